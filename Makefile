@@ -1,0 +1,42 @@
+# Haven: two commands do all the set-up.
+#   make run   installs what is needed and starts Haven's live loop
+#   make test  installs what is needed and runs lint, types and the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox libsox-fmt-all flite \
+	festival festvox-kallpc16k pulseaudio pulseaudio-utils libasound2-plugins fortunes-min
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint sysdeps venv clean
+
+sysdeps: .stamp-apt
+.stamp-apt: Makefile
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+run: sysdeps venv
+	$(BIN)/haven run
+
+lint: venv
+	$(BIN)/ruff check assistant tests bench
+	$(BIN)/mypy
+
+test: sysdeps venv lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .stamp-apt
