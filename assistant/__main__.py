@@ -1,0 +1,232 @@
+"""The ``haven`` command line. The only place that prints and picks exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .check import check_all
+from .clock import ManualClock
+from .config import SETTINGS_FILE, Settings, default_data_dir
+from .engine import Engine
+from .errors import AudioError, ConfigError, HavenError, ModelError, StorageError
+from .history import describe
+from .library import Library, default_intents_dir
+from .log import SessionLog
+from .session import Session
+from .textmode import TextConversation
+
+EXIT_OK, EXIT_CONFIG, EXIT_USAGE, EXIT_AUDIO, EXIT_STORAGE, EXIT_MODEL = 0, 1, 2, 3, 4, 5
+_LOG = logging.getLogger("haven")
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    path = Path(args.data_dir) if args.data_dir else default_data_dir()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(_data_dir(args) / SETTINGS_FILE)
+
+
+def _library(args: argparse.Namespace, settings: Settings) -> Library:
+    return Library.load(
+        Path(args.intents) if args.intents else default_intents_dir(), settings.language
+    )
+
+
+def cmd_text(args: argparse.Namespace) -> int:
+    """Typed conversation over the engine."""
+    settings = _settings(args)
+    library = _library(args, settings)
+    clock = ManualClock(time.time())
+    rng = random.Random(args.seed)
+    engine = Engine(library, settings, clock, rng)
+    log = SessionLog.in_data_dir(_data_dir(args))
+    with log:
+        holder: list[TextConversation] = []
+        session = Session(
+            engine,
+            log,
+            lambda e: holder[0].show(e),
+            "text",
+            on_log_problem=lambda m: _err(f"warning: {m}; Haven keeps going without the log"),
+        )
+        convo = TextConversation(
+            session, library.intents, clock, settings.wake_name, _out, args.json
+        )
+        holder.append(convo)
+        with session:
+            if session.interrupted_before and not args.json:
+                _out(
+                    f"  (note: {len(session.interrupted_before)} earlier session(s) ended "
+                    "unexpectedly; their log is kept)"
+                )
+            if not args.json and sys.stdin.isatty():
+                _out("Type what you would say; ':wait 20m' moves time on, ':quit' ends.")
+            convo.run(sys.stdin)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The live loop; falls back to a clear message and text mode without a microphone."""
+    from .live import run_live  # audio stack loaded only when needed
+
+    return run_live(args, _settings(args), _data_dir(args), _out, _err, cmd_text)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    root = Path(args.intents) if args.intents else default_intents_dir()
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    problems = check_all(root, data_dir)
+    for problem in problems:
+        _out(str(problem))
+    if problems:
+        _err(f"{len(problems)} problem(s) found")
+        return EXIT_CONFIG
+    _out(f"ok: {root} is valid")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with SessionLog.in_data_dir(_data_dir(args)) as log:
+        summaries = log.sessions(args.limit)
+    if args.json:
+        for summary in summaries:
+            _out(json.dumps(summary.to_dict()))
+        return EXIT_OK
+    if not summaries:
+        _out("No sessions yet.")
+    for summary in summaries:
+        for line in describe(summary):
+            _out(line)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with SessionLog.in_data_dir(_data_dir(args)) as log:
+        data = log.export()
+    if args.last:
+        data["sessions"] = data["sessions"][-1:]
+    text = json.dumps(data, indent=2)
+    if args.output in (None, "-"):
+        _out(text)
+        return EXIT_OK
+    path = Path(args.output)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot write the export: {exc}") from exc
+    _err(f"exported {len(data['sessions'])} session(s) to {path}")
+    return EXIT_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    what = "the last session" if args.last else "every session"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            _err(f"haven forget deletes {what} for good; add --yes to confirm")
+            return EXIT_USAGE
+        answer = input(f"Delete {what} from the log for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            _out("Nothing deleted.")
+            return EXIT_OK
+    with SessionLog.in_data_dir(_data_dir(args)) as log:
+        removed = log.forget(last=args.last)
+    _out(f"Forgot {removed} session(s).")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (built on demand, never at import time)."""
+    parser = argparse.ArgumentParser(
+        prog="haven", description="Haven: a voice companion for couples, fully offline."
+    )
+    parser.add_argument("--version", action="version", version=f"haven {__version__}")
+    parser.add_argument("--data-dir", help="where the log and settings live")
+    parser.add_argument("--intents", help="folder of intents, prompts and practices")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], text: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=text, description=text)
+        p.set_defaults(func=fn)
+        return p
+
+    p = add("run", cmd_run, "listen and guide, hands-free (the main job)")
+    p.add_argument("--text", action="store_true", help="type instead of speaking")
+    p.add_argument("--json", action="store_true", help="with --text: JSON events")
+    p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+    p = add("text", cmd_text, "a typed conversation, same engine, no audio")
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.add_argument("--seed", type=int, default=None, help="fix the choice of phrasings")
+    add("check", cmd_check, "validate all YAML; file:line for each problem")
+    p = add("history", cmd_history, "list past sessions")
+    p.add_argument("--json", action="store_true", help="one JSON object per session")
+    p.add_argument("--limit", type=int, default=None, help="newest N sessions only")
+    p = add("export", cmd_export, "write the log as JSON")
+    p.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    p.add_argument("--last", action="store_true", help="only the newest session")
+    p = add("forget", cmd_forget, "delete sessions from the log for good")
+    p.add_argument("--last", action="store_true", help="only the newest session")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="haven: %(levelname)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            _err(str(problem))
+        _err("fix the file(s) above; `haven check` lists every problem")
+        return EXIT_CONFIG
+    except ModelError as exc:
+        _err(f"haven: {exc}")
+        return EXIT_MODEL
+    except AudioError as exc:
+        _err(f"haven: {exc}")
+        return EXIT_AUDIO
+    except StorageError as exc:
+        _err(f"haven: {exc}")
+        return EXIT_STORAGE
+    except HavenError as exc:
+        _err(f"haven: {exc}")
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
