@@ -1,0 +1,1 @@
+"""The session log's parts; use them through :mod:`assistant.log`."""
