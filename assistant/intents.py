@@ -24,6 +24,9 @@ from .yamlfile import Collector, LineDict, line_of, load_yaml
 _LOG = logging.getLogger(__name__)
 
 _TOP_KEYS = {"language", "intents", "lists", "expansion_rules", "skip_words"}
+_SLOT = re.compile(r"\{[^}]*\}")
+RANGE_STANDIN = "twenty"
+"""Stands for any number when templates are expanded without their ranges."""
 _PUNCT = re.compile(r"[^\w'\s-]+")
 
 
@@ -160,7 +163,7 @@ class IntentSet:
             name = result.intent.name
             if allowed is not None and name not in allowed:
                 continue
-            slots = {key: entity.value for key, entity in result.entities.items()}
+            slots = {key: _plain_number(entity.value) for key, entity in result.entities.items()}
             return IntentMatch(name, MappingProxyType(slots), clean)
         return None
 
@@ -176,27 +179,46 @@ class IntentSet:
         )
 
 
-def find_overlaps(intents: IntentSet, max_per_intent: int = 300) -> list[Problem]:
-    """Sentences of one intent that another intent also matches."""
+def template_sentences(intents: IntentSet, name: str) -> list[str]:
+    """Every sentence one intent's templates accept, number ranges as one stand-in word."""
+    found = set()
+    for _, text in sample_intents(
+        intents.hassil, intent_names={name}, language=intents.language, expand_ranges=False
+    ):
+        found.add(" ".join(_SLOT.sub(RANGE_STANDIN, text).split()))
+    return sorted(found)
+
+
+def find_overlaps(intents: IntentSet) -> list[Problem]:
+    """Sentences of one intent that another intent also matches (every expansion checked)."""
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
-    for name, sentence in intents.sentences(max_per_intent=max_per_intent):
-        for result in recognize_all(sentence, intents.hassil, language=intents.language):
-            other = result.intent.name
-            if other == name or (name, other) in seen:
-                continue
-            seen.add((name, other))
-            seen.add((other, name))
-            source = intents.sources[name]
-            problems.append(
-                Problem(
-                    source.path,
-                    source.line,
-                    f"'{sentence}' matches both '{name}' and '{other}'",
-                    "make the templates of one of them more specific",
-                )
-            )
+    for name in intents.names:
+        for sentence in template_sentences(intents, name):
+            for result in recognize_all(sentence, intents.hassil, language=intents.language):
+                other = result.intent.name
+                if other == name or (name, other) in seen:
+                    continue
+                seen.add((name, other))
+                seen.add((other, name))
+                for side in (name, other):
+                    source = intents.sources[side]
+                    problems.append(
+                        Problem(
+                            source.path,
+                            source.line,
+                            f"'{sentence}' matches both '{name}' and '{other}'",
+                            f"make the templates of '{side}' or the other more specific",
+                        )
+                    )
     return problems
+
+
+def _plain_number(value: Any) -> Any:
+    """Digits come back from hassil as floats: 20.0 -> 20."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _check_intent_shape(errors: Collector, name: str, value: Any) -> None:

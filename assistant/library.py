@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from .errors import ConfigError, Problem
 from .intents import IntentSet, find_overlaps
-from .practices import Practice, load_practices
+from .practices import Practice, collect_practices
 from .prompts import PromptBook
 from .steps import ListenStep
 
@@ -73,26 +73,12 @@ class Library:
             raise ConfigError(
                 [Problem(lang_dir, 0, "no such folder", f"intents for '{language}' go here")]
             )
-        problems: list[Problem] = []
-        parts: dict[str, object] = {}
-        for name, loader in (
-            ("intents", IntentSet.from_dir),
-            ("prompts", PromptBook.from_dir),
-            ("practices", load_practices),
-        ):
-            try:
-                parts[name] = loader(lang_dir)
-            except ConfigError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise ConfigError(problems)
-        library = cls(
-            parts["intents"],  # type: ignore[arg-type]
-            parts["prompts"],  # type: ignore[arg-type]
-            MappingProxyType(parts["practices"]),  # type: ignore[arg-type]
-            lang_dir,
-        )
-        problems = library.cross_check()
+        intents = IntentSet.from_dir(lang_dir)
+        prompts, problems = PromptBook.collect(lang_dir)
+        practices, more = collect_practices(lang_dir)
+        library = cls(intents, prompts, MappingProxyType(practices), lang_dir)
+        problems += more
+        problems += library.cross_check()
         if overlaps:
             problems += find_overlaps(library.intents)
         if problems:

@@ -17,7 +17,7 @@ branch, end) plus optional ``id`` and ``next``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -70,7 +70,7 @@ class Practice:
         """Every prompt id the practice names, with the line naming it."""
         found: list[tuple[str, int]] = [(self.scope, self.line)] if self.scope else []
         for step in self.steps:
-            found += [(p, step.line) for p in _step_prompts(step)]
+            found += [(p, step.line_of(key)) for key, p in _step_prompts(step)]
         return found
 
     def intent_names(self) -> list[tuple[str, int]]:
@@ -78,31 +78,40 @@ class Practice:
         found = [(t, self.line) for t in self.triggers]
         for step in self.steps:
             if isinstance(step, ListenStep):
-                found += [(i, step.line) for i in step.expect]
+                found += [(i, step.line_of("expect")) for i in step.expect]
             if isinstance(step, ListenStep | TimerStep):
-                found += [(i, step.line) for i in step.on]
+                found += [(i, step.line_of("on")) for i in step.on]
         return found
 
 
-def _step_prompts(step: AnyStep) -> list[str]:
-    found: list[str | None] = []
+def _step_prompts(step: AnyStep) -> list[tuple[str, str]]:
+    """(setting, prompt id) for every prompt a step names."""
+    found: list[tuple[str, str | None]] = []
     if isinstance(step, SayStep):
-        found.append(step.prompt)
-    elif isinstance(step, ListenStep):
-        found += [step.prompt, step.reprompt]
-    elif isinstance(step, TimerStep):
-        found += [step.prompt, step.end, *(c.prompt for c in step.cues)]
-    elif isinstance(step, BreatheStep):
-        found += [step.prompt, step.end, *(p for p, _ in step.phases)]
-    elif isinstance(step, TurnStep):
-        found += [step.prompt, step.end, *(c.prompt for c in step.cues)]
+        found.append(("say", step.prompt))
     elif isinstance(step, EndStep):
-        found.append(step.prompt)
-    return [p for p in found if p]
+        found.append(("end", step.prompt))
+    elif isinstance(step, ListenStep):
+        found += [("prompt", step.prompt), ("reprompt", step.reprompt)]
+    elif isinstance(step, TimerStep | TurnStep):
+        found += [("prompt", step.prompt), ("end", step.end)]
+        found += [("cues", c.prompt) for c in step.cues]
+    elif isinstance(step, BreatheStep):
+        found += [("prompt", step.prompt), ("end", step.end)]
+        found += [("pattern", p) for p, _ in step.phases]
+    return [(key, p) for key, p in found if p]
 
 
 def load_practices(lang_dir: Path) -> dict[str, Practice]:
     """Load every ``lang_dir/practices/*.yaml``; all problems reported together."""
+    practices, problems = collect_practices(lang_dir)
+    if problems:
+        raise ConfigError(problems)
+    return practices
+
+
+def collect_practices(lang_dir: Path) -> tuple[dict[str, Practice], list[Problem]]:
+    """Load the valid practices, and list the problems in the rest."""
     practices: dict[str, Practice] = {}
     problems: list[Problem] = []
     for path in sorted((lang_dir / "practices").glob("*.yaml")):
@@ -118,9 +127,7 @@ def load_practices(lang_dir: Path) -> dict[str, Practice]:
             )
             continue
         practices[practice.id] = practice
-    if problems:
-        raise ConfigError(problems)
-    return practices
+    return practices, problems
 
 
 def load_practice(path: Path) -> Practice:
@@ -152,7 +159,7 @@ def load_practice(path: Path) -> Practice:
         for i, raw in enumerate(raw_steps):
             step = _parse_step(errors, raw, i, line_of(raw_steps, i))
             if step is not None:
-                steps.append(step)
+                steps.append(replace(step, lines=MappingProxyType(_field_lines(raw))))
     index: dict[str, int] = {}
     for i, step in enumerate(steps):
         if step.id in index:
@@ -175,6 +182,15 @@ def load_practice(path: Path) -> Practice:
         line_of(doc, "practice"),
         MappingProxyType(index),
     )
+
+
+def _field_lines(raw: LineDict) -> dict[str, int]:
+    """Line of each key of a step and of its settings mapping."""
+    lines = dict(raw.key_lines)
+    for value in raw.values():
+        if isinstance(value, LineDict):
+            lines.update(value.key_lines)
+    return lines
 
 
 def _targets(step: AnyStep) -> list[str]:

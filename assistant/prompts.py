@@ -68,7 +68,15 @@ class PromptBook:
 
     @classmethod
     def from_dir(cls, lang_dir: Path) -> PromptBook:
-        """Load every ``lang_dir/prompts/*.yaml``."""
+        """Load every ``lang_dir/prompts/*.yaml``; raise all problems together."""
+        book, problems = cls.collect(lang_dir)
+        if problems:
+            raise ConfigError(problems)
+        return book
+
+    @classmethod
+    def collect(cls, lang_dir: Path) -> tuple[PromptBook, list[Problem]]:
+        """Load what is valid, and list the problems in the rest."""
         prompts: dict[str, Prompt] = {}
         phrases: dict[str, str] = {}
         problems: list[Problem] = []
@@ -81,9 +89,7 @@ class PromptBook:
             errors = Collector(path)
             _read_file(doc, errors, prompts, phrases)
             problems.extend(errors.problems)
-        if problems:
-            raise ConfigError(problems)
-        return cls(MappingProxyType(prompts), MappingProxyType(phrases))
+        return cls(MappingProxyType(prompts), MappingProxyType(phrases)), problems
 
 
 def placeholders_in(text: str) -> list[str]:

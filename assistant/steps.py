@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
@@ -43,6 +43,12 @@ class Step:
     """Line in the practice file, for messages."""
     next: str | None
     """Step to go to afterwards (default: the following step)."""
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), kw_only=True)
+    """Line of each of the step's settings (``expect``, ``prompt``, ...), for messages."""
+
+    def line_of(self, key: str) -> int:
+        """Line where setting ``key`` was written (the step's line if unknown)."""
+        return self.lines.get(key, self.line)
 
 
 @dataclass(frozen=True)
