@@ -32,7 +32,7 @@ run: sysdeps venv
 	$(BIN)/haven run
 
 lint: venv
-	$(BIN)/ruff check assistant tests bench
+	$(BIN)/ruff check assistant tests $(wildcard bench)
 	$(BIN)/mypy
 
 test: sysdeps venv lint
