@@ -10,7 +10,10 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .check import check_all
@@ -21,11 +24,16 @@ from .errors import AudioError, ConfigError, HavenError, ModelError, StorageErro
 from .history import describe
 from .library import Library, default_intents_dir
 from .log import SessionLog
-from .session import Session
+from .schedule import Scheduler
+from .session import Session, memory_from_log
 from .textmode import TextConversation
 
 EXIT_OK, EXIT_CONFIG, EXIT_USAGE, EXIT_AUDIO, EXIT_STORAGE, EXIT_MODEL = 0, 1, 2, 3, 4, 5
 _LOG = logging.getLogger("haven")
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used."""
 
 
 def _out(text: str) -> None:
@@ -57,11 +65,12 @@ def cmd_text(args: argparse.Namespace) -> int:
     """Typed conversation over the engine."""
     settings = _settings(args)
     library = _library(args, settings)
-    clock = ManualClock(time.time())
+    start = _parse_start(args.start) if getattr(args, "start", None) else time.time()
+    clock = ManualClock(start)
     rng = random.Random(args.seed)
-    engine = Engine(library, settings, clock, rng)
     log = SessionLog.in_data_dir(_data_dir(args))
     with log:
+        engine = Engine(library, settings, clock, rng, memory_from_log(log))
         holder: list[TextConversation] = []
         session = Session(
             engine,
@@ -69,9 +78,10 @@ def cmd_text(args: argparse.Namespace) -> int:
             lambda e: holder[0].show(e),
             "text",
             on_log_problem=lambda m: _err(f"warning: {m}; Haven keeps going without the log"),
+            scheduler=Scheduler(settings.schedule(), start),
         )
         convo = TextConversation(
-            session, library.intents, clock, settings.wake_name, _out, args.json
+            session, library.intents, library.safety, clock, settings.wake_name, _out, args.json
         )
         holder.append(convo)
         with session:
@@ -84,6 +94,91 @@ def cmd_text(args: argparse.Namespace) -> int:
                 _out("Type what you would say; ':wait 20m' moves time on, ':quit' ends.")
             convo.run(sys.stdin)
     return EXIT_OK
+
+
+def _parse_start(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError as exc:
+        raise UsageError(f"--start '{text}': write it like 2026-11-24T21:00") from exc
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """Show or set when bedtime gratitude and the weekly check-in are offered."""
+    path = _data_dir(args) / SETTINGS_FILE
+    settings = Settings.load(path)
+    changes: dict[str, Any] = {}
+    if args.clear:
+        changes = {"gratitude_at": "", "weekly_checkin_at": ""}
+    if args.gratitude is not None:
+        changes["gratitude_at"] = "" if args.gratitude == "off" else args.gratitude
+    if args.weekly is not None:
+        changes["weekly_checkin_at"] = "" if args.weekly == "off" else args.weekly
+    if changes:
+        settings = replace(settings, **changes)
+        problems = settings.problems()
+        if problems:
+            for _, message, hint in problems:
+                _err(f"haven schedule: {message}" + (f" ({hint})" if hint else ""))
+            return EXIT_USAGE
+        settings.save(path)
+    _out(f"bedtime gratitude: {settings.gratitude_at or 'not scheduled'} (daily)")
+    _out(f"weekly check-in: {settings.weekly_checkin_at or 'not scheduled'}")
+    if changes:
+        _out(
+            "Haven offers these while `haven run` is on; a time missed while it was off "
+            "is not replayed later."
+        )
+    return EXIT_OK
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Ask for the personal settings in text and save them."""
+    path = _data_dir(args) / SETTINGS_FILE
+    current = Settings.load(path)
+    answers = iter(sys.stdin.readline, "")
+    values: dict[str, Any] = {}
+    for key, question, convert in SETUP_QUESTIONS:
+        shown = getattr(current, key)
+        while True:
+            _out(f"{question} [{shown}]: ")
+            line = next(answers, "").strip()
+            if not line:
+                break
+            try:
+                value: Any = convert(line)
+            except ValueError as exc:
+                _out(f"  {exc}")
+                continue
+            trial: dict[str, Any] = {key: value}
+            problems = [p for p in replace(current, **trial).problems() if p[0] == key]
+            if problems:
+                _out(f"  {problems[0][1]}" + (f" ({problems[0][2]})" if problems[0][2] else ""))
+                continue
+            values[key] = value
+            break
+    settings = replace(current, **values)
+    settings.save(path)
+    _out(f"Saved to {path}. Thank you, {settings.partner_a} and {settings.partner_b}.")
+    return EXIT_OK
+
+
+def _lead(text: str) -> str:
+    low = text.strip().lower()
+    if low in ("a", "b"):
+        return low
+    raise ValueError("answer a or b")
+
+
+SETUP_QUESTIONS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
+    ("partner_a", "First partner's name", str),
+    ("partner_b", "Second partner's name", str),
+    ("lead", "Who goes first in turn-taking, a or b", _lead),
+    ("pause_minutes", "Pause length in minutes (20 or more)", int),
+    ("voice", "Voice (a name fragment, empty for the default)", str),
+    ("rate", "Speaking rate in words per minute", int),
+    ("locale", "Locale (en-US or en-GB)", str),
+)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -182,6 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("text", cmd_text, "a typed conversation, same engine, no audio")
     p.add_argument("--json", action="store_true", help="one JSON object per event")
     p.add_argument("--seed", type=int, default=None, help="fix the choice of phrasings")
+    p.add_argument(
+        "--start",
+        default=None,
+        help="start the clock at this local time, like 2026-11-24T21:00 (to try schedules)",
+    )
+    p = add("schedule", cmd_schedule, "offer bedtime gratitude daily, the weekly check-in weekly")
+    p.add_argument("--gratitude", metavar="HH:MM", help="daily time, or 'off'")
+    p.add_argument("--weekly", metavar="'DAY HH:MM'", help="like 'sun 19:00', or 'off'")
+    p.add_argument("--clear", action="store_true", help="remove both")
+    add("setup", cmd_setup, "names, who goes first, pause length, voice (asked in text)")
     add("check", cmd_check, "validate all YAML; file:line for each problem")
     p = add("history", cmd_history, "list past sessions")
     p.add_argument("--json", action="store_true", help="one JSON object per session")
@@ -224,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HavenError as exc:
         _err(f"haven: {exc}")
         return EXIT_CONFIG
+    except UsageError as exc:
+        _err(f"haven: {exc}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

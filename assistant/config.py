@@ -10,6 +10,7 @@ import yaml
 from platformdirs import user_data_path
 
 from .errors import ConfigError, Problem, StorageError
+from .schedule import Rule
 from .yamlfile import Collector, LineDict, line_of, load_yaml
 
 MIN_PAUSE_MINUTES = 20
@@ -50,6 +51,21 @@ class Settings:
     """Microphone name fragment or index (empty: the default device)."""
     output_device: str = ""
     """Speaker name fragment or index (empty: the default device)."""
+    gratitude_at: str = ""
+    """Daily time to offer bedtime gratitude, like "21:30" (empty: not scheduled)."""
+    weekly_checkin_at: str = ""
+    """Weekly day and time to offer the weekly check-in, like "sun 19:00"."""
+
+    def schedule(self) -> dict[str, Rule]:
+        """Practice id -> when to offer it."""
+        rules = {}
+        for practice, text in (
+            ("gratitude", self.gratitude_at),
+            ("weekly_checkin", self.weekly_checkin_at),
+        ):
+            if text:
+                rules[practice] = Rule.parse(text)
+        return rules
 
     @property
     def language(self) -> str:
@@ -119,6 +135,18 @@ class Settings:
         vol = self.volume
         if isinstance(vol, bool) or not isinstance(vol, int | float) or not 0 <= vol <= 1:
             found.append(("volume", "'volume' must be between 0 and 1", ""))
+        for key in ("gratitude_at", "weekly_checkin_at"):
+            value = getattr(self, key)
+            if not isinstance(value, str):
+                found.append((key, f"'{key}' must be text like \"21:30\"", "quote it"))
+            elif value:
+                try:
+                    rule = Rule.parse(value)
+                except ValueError as exc:
+                    found.append((key, str(exc), ""))
+                else:
+                    if key == "weekly_checkin_at" and rule.weekday is None:
+                        found.append((key, "the weekly check-in needs a day", "like sun 19:00"))
         for key in ("vosk_model", "input_device", "output_device"):
             if not isinstance(getattr(self, key), str | int):
                 found.append((key, f"'{key}' must be text", ""))

@@ -22,14 +22,17 @@ from .clock import Clock
 from .config import MAX_PAUSE_MINUTES, Settings
 from .durations import spoken_minutes
 from .events import (
+    CrisisDetected,
     Earcon,
     Event,
     IntentHeard,
+    OfferAnswered,
     PauseEnded,
     PauseExtended,
     PauseStarted,
     PracticeChanged,
     PracticeState,
+    QuestionAsked,
     Say,
     StepStarted,
     StopSpeaking,
@@ -38,6 +41,7 @@ from .intents import IntentMatch
 from .library import GLOBAL_INTENTS, Library
 from .practices import Practice
 from .prompts import PhrasingChooser, fill, spoken_list
+from .questions import Question, pick_question
 from .steps import (
     AnyStep,
     BranchStep,
@@ -52,6 +56,9 @@ from .steps import (
 _LOG = logging.getLogger(__name__)
 PAUSE = "pause"
 _MAX_HOPS = 200
+OFFER_ANSWERS = ("yes", "no", "snooze")
+OFFER_WAIT = 120.0
+"""Seconds an offer waits for an answer before it lapses quietly."""
 
 
 class EngineError(RuntimeError):
@@ -70,10 +77,27 @@ class _Run:
     attempts: int = 0
     phase: int = 0
     partner: Literal["a", "b"] | None = None
+    question: Question | None = None
 
     @property
     def step(self) -> AnyStep:
         return self.practice.steps[self.index]
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the engine needs to know from earlier sessions (read from the log)."""
+
+    used_practices: frozenset[str] = frozenset()
+    """Practices run before: their scope statement is not repeated."""
+    recent_questions: tuple[str, ...] = ()
+    """Ids of open questions asked in recent sessions, newest first."""
+
+
+@dataclass
+class _Offer:
+    practice: str
+    expires: float
 
 
 @dataclass
@@ -92,11 +116,17 @@ class Engine:
         settings: Settings,
         clock: Clock,
         rng: random.Random | None = None,
+        memory: Memory | None = None,
     ) -> None:
         self.library = library
         self.settings = settings
         self.clock = clock
-        self._chooser = PhrasingChooser(rng or random.Random())
+        self._rng = rng or random.Random()
+        self._chooser = PhrasingChooser(self._rng)
+        memory = memory or Memory()
+        self._used = set(memory.used_practices)
+        self._recent_questions = list(memory.recent_questions)
+        self._offer: _Offer | None = None
         self._stack: list[_Run] = []
         self._pause: _Pause | None = None
         self._out: list[Event] = []
@@ -123,12 +153,14 @@ class Engine:
 
     def next_deadline(self) -> float | None:
         """When ``tick`` next has work to do."""
-        return self._stack[-1].deadline if self._stack else None
+        if self._stack:
+            return self._stack[-1].deadline
+        return self._offer.expires if self._offer else None
 
     def expected_intents(self) -> tuple[str, ...]:
         """Intents the current step is waiting for (besides the global ones)."""
         if not self._stack:
-            return ()
+            return OFFER_ANSWERS if self._offer else ()
         step = self._stack[-1].step
         if isinstance(step, ListenStep):
             return step.expect
@@ -166,7 +198,10 @@ class Engine:
         intent = match.intent
         self._last_intent = intent
         if intent == PAUSE:
+            self._offer = None
             self._call_pause(match.slots)
+        elif self._offer is not None and not self._stack and intent in OFFER_ANSWERS:
+            self._answer_offer(intent, match.slots)
         elif intent in self.expected_intents():
             self._answer(intent, match.slots)
         elif intent in GLOBAL_INTENTS:
@@ -180,9 +215,41 @@ class Engine:
             self._say("engine.not_now")
         return self._flush()
 
+    def offer(self, practice_id: str) -> list[Event]:
+        """Offer a scheduled practice; only when nothing runs (returns [] otherwise)."""
+        if self._stack or practice_id not in self.library.practices:
+            return []
+        self._offer = _Offer(practice_id, self.clock.now() + OFFER_WAIT)
+        self._emit(Earcon(self.clock.now(), "listening"))
+        self._say("schedule.offer", practice=self.library.practices[practice_id].title)
+        return self._flush()
+
+    def crisis(self) -> list[Event]:
+        """Crisis words were heard: stop every practice and speak the resources.
+
+        A pause already running goes on (it is never shortened). The CrisisDetected
+        event is for the app; the log ignores it.
+        """
+        now = self.clock.now()
+        self._offer = None
+        self._emit(CrisisDetected(now))
+        self._emit(StopSpeaking(now))
+        for run in [r for r in self._stack if r.practice.id != PAUSE]:
+            self._stack.remove(run)
+            self._emit_state(run.practice.id, "stopped")
+        if self._pause is not None:
+            self._pause.interrupted = None
+        self._say("safety.stopped")
+        for line in self.library.safety.resources_for(self.settings.locale):
+            self._emit(Say(now, line, "safety.resources"))
+        return self._flush()  # a pause, if any, carries on at its step and time
+
     def tick(self) -> list[Event]:
         """Do whatever is due at the clock's current time."""
         now = self.clock.now()
+        if self._offer is not None and not self._stack and self._offer.expires <= now:
+            self._emit(OfferAnswered(now, self._offer.practice, "ignored"))
+            self._offer = None
         for _ in range(_MAX_HOPS):
             if not self._stack:
                 break
@@ -239,7 +306,10 @@ class Engine:
 
     def _say(self, prompt_id: str, **extra: str) -> None:
         prompt = self.library.prompts.prompts[prompt_id]
-        text = fill(self._chooser.choose(prompt), {**self._values(), **extra})
+        chosen = self._chooser.choose(prompt)
+        if "{question}" in chosen:
+            extra = {"question": self._question(), **extra}
+        text = fill(chosen, {**self._values(), **extra})
         say = Say(self.clock.now(), text, prompt_id)
         self._last_say = say
         self._emit(say)
@@ -247,9 +317,29 @@ class Engine:
     # ---- practice flow ---------------------------------------------------------------
 
     def _begin(self, practice: Practice) -> None:
+        self._offer = None
         self._stack.append(_Run(practice))
         self._emit_state(practice.id, "started")
+        if practice.scope and practice.id not in self._used:
+            self._say(practice.scope)
+        self._used.add(practice.id)
         self._enter()
+
+    def _answer_offer(self, intent: str, slots: Mapping[str, Any]) -> None:
+        offer, self._offer = self._offer, None
+        if offer is None:
+            return
+        now = self.clock.now()
+        if intent == "yes":
+            self._emit(OfferAnswered(now, offer.practice, "accepted"))
+            self._begin(self.library.practices[offer.practice])
+        elif intent == "snooze":
+            minutes = self._minutes(slots)
+            self._emit(OfferAnswered(now, offer.practice, "snoozed", minutes))
+            self._say("schedule.snoozed", minutes=spoken_minutes(minutes * 60.0))
+        else:
+            self._emit(OfferAnswered(now, offer.practice, "declined"))
+            self._say("schedule.declined")
 
     def _goto(self, run: _Run, target: str | None) -> None:
         """Move ``run`` to ``target`` (None: the next step) and enter it."""
@@ -457,10 +547,9 @@ class Engine:
                 added = planned - remaining
                 self._pause.planned += added
                 self._emit(PauseExtended(now, added))
-                front = self._stack[-1]
-                if front.practice.id == PAUSE and front.step_end is not None:
-                    front.step_end += added
-                    self._schedule(front)
+                self._say("pause.already")
+                self._rewait(self._stack[-1], added)
+                return
             self._say("pause.already")
             return
         interrupted = self._stack[-1].practice.id if self._stack else None
@@ -471,6 +560,37 @@ class Engine:
         self._emit(PauseStarted(now, planned, interrupted))
         self._emit(Earcon(now, "pause"))
         self._begin(self.library.practices[PAUSE])
+
+    def _question(self) -> str:
+        """The current run's open question, picked (and logged) on first use."""
+        run = self._stack[-1] if self._stack else None
+        if run is not None and run.question is not None:
+            return run.question.text
+        question = pick_question(self.library.questions, self._recent_questions, self._rng)
+        if question is None:
+            return "What made you smile this week?"
+        self._recent_questions.insert(0, question.id)
+        self._emit(QuestionAsked(self.clock.now(), question.id))
+        if run is not None:
+            run.question = question
+        return question.text
+
+    def _rewait(self, front: _Run, added: float) -> None:
+        """The pause got longer: make sure the couple waits it out again."""
+        if front.practice.id != PAUSE:
+            return
+        if front.step_end is not None:  # in a timer: it simply ends later
+            front.step_end += added
+            self._schedule(front)
+            return
+        waits = [
+            i
+            for i, step in enumerate(front.practice.steps)
+            if isinstance(step, TimerStep) and step.duration == "pause"
+        ]
+        if waits and front.index > waits[0]:  # asking if ready: back to waiting
+            front.index = waits[0]
+            self._enter()
 
     def _minutes(self, slots: Mapping[str, Any], default: int | None = None) -> int:
         value = slots.get("minutes")

@@ -124,6 +124,30 @@ class CrisisDetected:
     """Clock time in seconds."""
 
 
+@dataclass(frozen=True)
+class QuestionAsked:
+    """An open question from the bank was asked (its id is logged, never its words)."""
+
+    at: float
+    """Clock time in seconds."""
+    question: str
+    """Question id."""
+
+
+@dataclass(frozen=True)
+class OfferAnswered:
+    """A scheduled practice was offered and the couple answered (or did not)."""
+
+    at: float
+    """Clock time in seconds."""
+    practice: str
+    """The practice offered."""
+    answer: Literal["accepted", "declined", "snoozed", "ignored"]
+    """What they said."""
+    minutes: int = 0
+    """For a snooze: how long until the next offer."""
+
+
 Event = (
     IntentHeard
     | Say
@@ -135,4 +159,6 @@ Event = (
     | PauseExtended
     | PauseEnded
     | CrisisDetected
+    | QuestionAsked
+    | OfferAnswered
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -11,6 +11,8 @@ from .errors import ConfigError, Problem
 from .intents import IntentSet, find_overlaps
 from .practices import Practice, collect_practices
 from .prompts import PromptBook
+from .questions import Question, collect_questions
+from .safety import SafetyGate
 from .steps import ListenStep
 
 GLOBAL_INTENTS: tuple[str, ...] = (
@@ -60,6 +62,10 @@ class Library:
     """Practices by id."""
     lang_dir: Path
     """Where it was loaded from."""
+    questions: tuple[Question, ...] = ()
+    """The bank of open questions."""
+    safety: SafetyGate = field(default_factory=SafetyGate)
+    """Crisis phrases and resources."""
 
     @classmethod
     def load(cls, root: Path, language: str = "en", overlaps: bool = False) -> Library:
@@ -76,8 +82,12 @@ class Library:
         intents = IntentSet.from_dir(lang_dir)
         prompts, problems = PromptBook.collect(lang_dir)
         practices, more = collect_practices(lang_dir)
-        library = cls(intents, prompts, MappingProxyType(practices), lang_dir)
-        problems += more
+        questions, more_q = collect_questions(lang_dir)
+        safety, more_s = SafetyGate.collect(lang_dir)
+        library = cls(
+            intents, prompts, MappingProxyType(practices), lang_dir, questions, safety
+        )
+        problems += more + more_q + more_s
         problems += library.cross_check()
         if overlaps:
             problems += find_overlaps(library.intents)

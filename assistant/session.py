@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable
 from types import TracebackType
 
-from .engine import Engine
+from .engine import Engine, Memory
 from .errors import StorageError
-from .events import Event, IntentHeard, Say
+from .events import Event, IntentHeard, OfferAnswered, Say
 from .intents import IntentMatch
 from .log import SessionLog
+from .questions import RECENT_SESSIONS
+from .schedule import Scheduler
 
 _LOG = logging.getLogger(__name__)
 
@@ -33,8 +35,10 @@ class Session:
         sink: Sink,
         mode: str,
         on_log_problem: Callable[[str], None] | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.engine = engine
+        self.scheduler = scheduler
         self._log = log
         self._sink = sink
         self._mode = mode
@@ -72,13 +76,43 @@ class Session:
         """Start a practice directly."""
         self._route(self.engine.start(practice))
 
+    def crisis(self) -> None:
+        """Crisis words were heard: the engine stops and reads the resources.
+
+        Nothing of it reaches the log: the events go to the sink only.
+        """
+        for event in self.engine.crisis():
+            self._sink(event)
+
+    def next_deadline(self) -> float | None:
+        """When ``tick`` next has work: an engine timer or a scheduled offer."""
+        times = [self.engine.next_deadline()]
+        if self.scheduler is not None:
+            times.append(self.scheduler.next_due())
+        return min((t for t in times if t is not None), default=None)
+
     def tick(self) -> None:
-        """Let the engine do whatever is due now."""
+        """Let the engine do whatever is due now, and make scheduled offers."""
         self._route(self.engine.tick())
+        if self.scheduler is None:
+            return
+        now = self.engine.clock.now()
+        for practice, occurrence in self.scheduler.due(now):
+            offered = self.engine.offer(practice)
+            if offered:
+                self._route(offered)
+            else:
+                self.scheduler.busy(practice, occurrence, now)
 
     def _route(self, events: list[Event]) -> None:
         for event in events:
             self._sink(event)
+            if (
+                isinstance(event, OfferAnswered)
+                and event.answer == "snoozed"
+                and self.scheduler is not None
+            ):
+                self.scheduler.snooze(event.practice, event.at, event.minutes)
         if self._log is not None and events:
             self._backlog.extend(e for e in events if not isinstance(e, IntentHeard | Say))
             self._flush_backlog()
@@ -114,3 +148,9 @@ class Session:
             self._log_failing = False
             _LOG.info("session log writable again")
         return True
+
+
+def memory_from_log(log: SessionLog) -> Memory:
+    """What the engine should remember from earlier sessions."""
+    used = {p.practice for s in log.sessions() for p in s.practices}
+    return Memory(frozenset(used), tuple(log.recent_questions(RECENT_SESSIONS)))

@@ -18,15 +18,18 @@ from .events import (
     Earcon,
     Event,
     IntentHeard,
+    OfferAnswered,
     PauseEnded,
     PauseExtended,
     PauseStarted,
     PracticeChanged,
+    QuestionAsked,
     Say,
     StepStarted,
     StopSpeaking,
 )
 from .intents import IntentSet, strip_wake
+from .safety import SafetyGate
 from .session import Session
 
 
@@ -77,6 +80,16 @@ def event_json(event: Event, start: float) -> dict[str, Any]:
             return {"event": "stop_speaking", "t": t}
         case CrisisDetected():
             return {"event": "crisis", "t": t}
+        case QuestionAsked():
+            return {"event": "question", "question": event.question, "t": t}
+        case OfferAnswered():
+            return {
+                "event": "offer",
+                "practice": event.practice,
+                "answer": event.answer,
+                "minutes": event.minutes,
+                "t": t,
+            }
 
 
 def event_text(event: Event) -> str | None:
@@ -104,6 +117,7 @@ class TextConversation:
         self,
         session: Session,
         intents: IntentSet,
+        safety: SafetyGate,
         clock: ManualClock,
         wake_name: str,
         write: Callable[[str], None],
@@ -111,6 +125,7 @@ class TextConversation:
     ) -> None:
         self.session = session
         self.intents = intents
+        self.safety = safety
         self.clock = clock
         self.wake_name = wake_name
         self.write = write
@@ -141,6 +156,9 @@ class TextConversation:
     def utter(self, line: str) -> None:
         """One typed utterance."""
         text, _ = strip_wake(line, self.wake_name)
+        if self.safety.is_crisis(text):
+            self.session.crisis()
+            return
         match = self.intents.match(text)
         if match is None:
             if self.as_json:
@@ -169,7 +187,7 @@ class TextConversation:
         """Advance the clock, firing every deadline on the way in order."""
         end = self.clock.now() + seconds
         while True:
-            deadline = self.session.engine.next_deadline()
+            deadline = self.session.next_deadline()
             if deadline is None or deadline > end:
                 break
             self.clock.set(max(deadline, self.clock.now()))

@@ -23,7 +23,16 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ..errors import StorageError
-from ..events import CrisisDetected, Earcon, Event, IntentHeard, Say, StopSpeaking
+from ..events import (
+    CrisisDetected,
+    Earcon,
+    Event,
+    IntentHeard,
+    OfferAnswered,
+    QuestionAsked,
+    Say,
+    StopSpeaking,
+)
 from . import reads, writes
 from .rows import END_STATUSES, SESSION_MODES, SessionRow, SessionSummary
 from .schema import open_database, storage_error, tighten_modes
@@ -191,7 +200,12 @@ class SessionLog:
         Raises StorageError when the file cannot be written (disk full, read-only, I/O
         error); nothing is half-written then, and a later call may simply be retried.
         """
-        if isinstance(event, (IntentHeard, Say, StopSpeaking, Earcon, CrisisDetected)):
+        if isinstance(
+            event, (IntentHeard, Say, StopSpeaking, Earcon, CrisisDetected, OfferAnswered)
+        ):
+            return
+        if isinstance(event, QuestionAsked):
+            self.record_question(event.question, event.at)
             return
         stored: StoredEvent = event
         sid = self._require_session()
