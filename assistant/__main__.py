@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, datadir
 from .check import check_all
 from .clock import ManualClock
 from .config import SETTINGS_FILE, Settings, default_data_dir
@@ -23,7 +23,7 @@ from .engine import Engine
 from .errors import AudioError, ConfigError, HavenError, ModelError, StorageError
 from .history import describe
 from .library import Library, default_intents_dir
-from .log import SessionLog
+from .log import FILENAME, SessionLog
 from .schedule import Scheduler
 from .session import Session, memory_from_log
 from .textmode import TextConversation
@@ -45,10 +45,7 @@ def _err(text: str) -> None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    path = Path(args.data_dir) if args.data_dir else default_data_dir()
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
-    return path
+    return datadir.prepare(Path(args.data_dir) if args.data_dir else default_data_dir())
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -68,8 +65,8 @@ def cmd_text(args: argparse.Namespace) -> int:
     start = _parse_start(args.start) if getattr(args, "start", None) else time.time()
     clock = ManualClock(start)
     rng = random.Random(args.seed)
-    log = SessionLog.in_data_dir(_data_dir(args))
-    with log:
+    data_dir = _data_dir(args)
+    with datadir.InstanceLock(data_dir), SessionLog.in_data_dir(data_dir) as log:
         engine = Engine(library, settings, clock, rng, memory_from_log(log))
         holder: list[TextConversation] = []
         session = Session(
@@ -246,9 +243,31 @@ def cmd_forget(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             _out("Nothing deleted.")
             return EXIT_OK
-    with SessionLog.in_data_dir(_data_dir(args)) as log:
-        removed = log.forget(last=args.last)
+    data_dir = _data_dir(args)
+    with datadir.InstanceLock(data_dir):
+        try:
+            log = SessionLog.in_data_dir(data_dir)
+        except StorageError:
+            if args.last:
+                raise
+            return _set_aside(data_dir)
+        with log:
+            removed = log.forget(last=args.last)
     _out(f"Forgot {removed} session(s).")
+    return EXIT_OK
+
+
+def _set_aside(data_dir: Path) -> int:
+    """The log cannot be opened: move it aside (never delete what we cannot read)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    moved = []
+    for path in sorted(data_dir.glob(f"{FILENAME}*")):
+        target = path.with_name(f"{path.name}.unreadable-{stamp}")
+        path.rename(target)
+        moved.append(target)
+    for target in moved:
+        _out(f"Moved the unreadable log aside: {target}")
+    _out("A new, empty log starts next time. Delete the moved file yourself when sure.")
     return EXIT_OK
 
 

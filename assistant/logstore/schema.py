@@ -21,7 +21,7 @@ APPLICATION_ID = 0x48415645
 """``PRAGMA application_id`` of every Haven log ("HAVE")."""
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` this code writes and reads."""
-MOVE_ASIDE = "move it aside or run `haven forget`"
+MOVE_ASIDE = "move it aside, or run `haven forget --yes` to set it aside and start a new log"
 """What to do about a log Haven cannot use."""
 BUSY_TIMEOUT = 5.0
 """Seconds to wait for another connection's lock before giving up."""
