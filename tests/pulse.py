@@ -1,0 +1,385 @@
+"""A throwaway user-mode PulseAudio server with a virtual speaker and microphone.
+
+``pulse_server`` (session-scoped) starts the daemon from design.md's recipe in a temp
+dir: a null sink ``vsink`` (16 kHz mono) and a virtual source ``vmic`` fed by its
+monitor, both defaults. Whatever is played to the default output (or with
+:func:`play_into_mic`) is heard on the default input. PortAudio reaches it through the
+ALSA ``pulse`` plugin, as devices named ``pulse`` and ``default``.
+
+Two things the recipe alone does not give:
+
+- The null sink runs with 2 s blocks when nobody asks for less, so a new stream can wait
+  up to 2 s for its first callback. The fixture keeps a 10 ms ``pacat`` playing
+  silence into the sink, which holds it at low latency, and suspends and resumes the
+  sink once so that its first 2 s block is cut short too.
+- PortAudio lists devices once, when it loads, so the fixture rescans after the server
+  is up and again after it is gone.
+
+Without the ``pulseaudio`` tools the tests skip, unless ``HAVEN_REQUIRE_AUDIO=1`` (set by
+``make test``), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+import pytest
+
+REQUIRE_ENV = "HAVEN_REQUIRE_AUDIO"
+TOOLS = ("pulseaudio", "pactl", "paplay", "parec", "pacat")
+SINK = "vsink"
+SOURCE = "vmic"
+RATE = 16000
+_ENV_KEYS = ("PULSE_SERVER", "XDG_RUNTIME_DIR", "HOME")
+
+
+class PulseUnavailable(Exception):
+    """The daemon cannot be started here."""
+
+
+@dataclass(frozen=True)
+class PulseServer:
+    """A running daemon."""
+
+    directory: Path
+    """Its runtime dir, HOME and socket dir."""
+    pid: int
+    """The daemon's process id."""
+
+    @property
+    def address(self) -> str:
+        """The value for ``PULSE_SERVER``."""
+        return f"unix:{self.directory / 'native'}"
+
+    def env(self) -> dict[str, str]:
+        """The variables that point a client at this server."""
+        return {
+            "PULSE_SERVER": self.address,
+            "XDG_RUNTIME_DIR": str(self.directory),
+            "HOME": str(self.directory),
+        }
+
+
+def missing_tools() -> str:
+    """Which PulseAudio tools are missing, with the apt hint; empty when all are here."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return ""
+    return (
+        f"{', '.join(missing)} not installed "
+        "(apt-get install pulseaudio pulseaudio-utils libasound2-plugins)"
+    )
+
+
+def _config(directory: Path) -> str:
+    return "\n".join(
+        [
+            "load-module module-native-protocol-unix auth-anonymous=1 "
+            f"socket={directory / 'native'}",
+            f"load-module module-null-sink sink_name={SINK} rate={RATE} channels=1",
+            f"load-module module-virtual-source source_name={SOURCE} master={SINK}.monitor",
+            f"set-default-sink {SINK}",
+            f"set-default-source {SOURCE}",
+            "load-module module-always-sink",
+            "",
+        ]
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"pulseaudio" in cmdline and Path(f"/proc/{pid}").exists()
+
+
+class PulseDaemon:
+    """Starts and always stops one daemon in ``directory`` (a context manager)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.server: PulseServer | None = None
+        self._keepalive: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> PulseServer:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            PULSE_SERVER=f"unix:{self.directory / 'native'}",
+            XDG_RUNTIME_DIR=str(self.directory),
+            HOME=str(self.directory),
+        )
+        return env
+
+    def start(self, timeout: float = 10.0) -> PulseServer:
+        missing = missing_tools()
+        if missing:
+            raise PulseUnavailable(missing)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
+        config = self.directory / "pa.pa"
+        config.write_text(_config(self.directory))
+        log = self.directory / "pulse.log"
+        env = self._env()
+        started = subprocess.run(
+            [
+                "pulseaudio",
+                "-n",
+                "-F",
+                str(config),
+                "--exit-idle-time=-1",
+                "--daemonize=yes",
+                "--system=false",
+                f"--log-target=file:{log}",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        pid_file = self.directory / "pulse" / "pid"
+        deadline = time.monotonic() + timeout
+        while True:
+            if pid_file.exists() and self.server is None:
+                with contextlib.suppress(ValueError):
+                    self.server = PulseServer(self.directory, int(pid_file.read_text().strip()))
+            info = subprocess.run(
+                ["pactl", "info"], env=env, capture_output=True, timeout=timeout, check=False
+            )
+            if info.returncode == 0 and self.server is not None:
+                break
+            if time.monotonic() > deadline:
+                details = started.stderr.strip()
+                if log.exists():
+                    details += "\n" + log.read_text(errors="replace")[-2000:]
+                raise PulseUnavailable(
+                    f"pulseaudio did not answer (exit {started.returncode}): {details}"
+                )
+            time.sleep(0.05)
+        # Hold the null sink at 10 ms blocks (otherwise a new stream can wait up to 2 s
+        # for its first callback) by playing silence into it at low latency.
+        self._keepalive = subprocess.Popen(
+            [
+                "pacat",
+                "--playback",
+                f"--device={SINK}",
+                "--latency-msec=10",
+                "--raw",
+                f"--rate={RATE}",
+                "--channels=1",
+                "--format=s16le",
+                "/dev/zero",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        while not self._keepalive_connected(env):
+            if time.monotonic() > deadline or self._keepalive.poll() is not None:
+                raise PulseUnavailable("pacat could not play into the virtual sink")
+            time.sleep(0.02)
+        # The sink's first block was scheduled at 2 s before anyone asked for less:
+        # suspending and resuming it restarts its clock at the low latency.
+        for suspend in ("1", "0"):
+            subprocess.run(
+                ["pactl", "suspend-sink", SINK, suspend], env=env, timeout=10, check=True
+            )
+        return self.server
+
+    @staticmethod
+    def _keepalive_connected(env: dict[str, str]) -> bool:
+        inputs = subprocess.run(
+            ["pactl", "list", "short", "sink-inputs"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return bool(inputs.stdout.strip())
+
+    def stop(self) -> None:
+        """Stop the daemon, gently then by pid. Safe to call at any point."""
+        if self._keepalive is not None:
+            self._keepalive.terminate()
+            try:
+                self._keepalive.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._keepalive.kill()
+                self._keepalive.wait()
+            self._keepalive = None
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run(
+                ["pulseaudio", "--kill"], env=self._env(), capture_output=True, timeout=5
+            )
+        pid_file = self.directory / "pulse" / "pid"
+        pid = self.server.pid if self.server else None
+        if pid is None and pid_file.exists():
+            with contextlib.suppress(ValueError, OSError):
+                pid = int(pid_file.read_text().strip())
+        if pid is not None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                deadline = time.monotonic() + 2
+                while _alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if not _alive(pid):
+                    break
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+        self.server = None
+
+
+def _rescan() -> None:
+    """Make PortAudio (if loaded) see the current sound server."""
+    from assistant.devices import rescan
+
+    rescan()
+
+
+def require_pulse_tools() -> None:
+    """Skip the calling test when the tools are missing (fail with HAVEN_REQUIRE_AUDIO=1)."""
+    missing = missing_tools()
+    if missing:
+        _unavailable(missing)
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but no PulseAudio test server: {reason}", pytrace=False)
+    pytest.skip(f"no PulseAudio test server: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pulse_server() -> Iterator[PulseServer]:
+    """A private PulseAudio daemon, with this process's environment pointed at it."""
+    # Unix socket paths are limited to about 100 bytes: keep the dir short.
+    directory = Path(tempfile.mkdtemp(prefix="haven-pa-", dir="/tmp"))
+    saved = {key: os.environ.get(key) for key in _ENV_KEYS}
+    daemon = PulseDaemon(directory)
+    try:
+        try:
+            server = daemon.start()
+        except PulseUnavailable as exc:
+            _unavailable(str(exc))
+        os.environ.update(server.env())
+        _rescan()
+        yield server
+    finally:
+        daemon.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        with contextlib.suppress(Exception):
+            _rescan()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def start_playing_into_mic(wav_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``paplay --device=vsink wav_path``: the virtual microphone hears it."""
+    return subprocess.Popen(
+        ["paplay", f"--device={SINK}", str(wav_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def play_into_mic(wav_path: Path, timeout: float = 30.0) -> None:
+    """Play ``wav_path`` into the virtual microphone and wait until it has played."""
+    player = start_playing_into_mic(wav_path)
+    _, err = player.communicate(timeout=timeout)
+    if player.returncode != 0:
+        raise RuntimeError(f"paplay failed ({player.returncode}): {err.decode(errors='replace')}")
+
+
+class SinkRecorder:
+    """Records what reaches the virtual sink (its monitor) with ``parec``, 10 ms at a time.
+
+    Each block is kept with the ``time.monotonic()`` it arrived, to see when sound
+    started and stopped. A context manager; its reader thread is ``sink-recorder``.
+    """
+
+    BLOCK = RATE // 100
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self._lock = threading.Lock()
+        self._proc = subprocess.Popen(
+            [
+                "parec",
+                f"--device={SINK}.monitor",
+                "--latency-msec=10",
+                f"--rate={RATE}",
+                "--channels=1",
+                "--format=s16le",
+                "--raw",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._thread = threading.Thread(target=self._read, name="sink-recorder", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        while True:
+            data = self._proc.stdout.read(2 * self.BLOCK)
+            if not data:
+                return
+            block = np.frombuffer(data, dtype="<i2")
+            with self._lock:
+                self.blocks.append((time.monotonic(), block))
+
+    def loud_times(self, threshold: int = 500) -> list[float]:
+        """Arrival times of blocks whose peak exceeds ``threshold``."""
+        with self._lock:
+            return [at for at, block in self.blocks if int(np.abs(block).max()) > threshold]
+
+    def wait_for_blocks(self, timeout: float = 3.0) -> None:
+        """Block until the recorder delivers audio (the stream is running)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.blocks:
+                    return
+            time.sleep(0.01)
+        raise RuntimeError("parec delivered nothing")
+
+    def close(self) -> None:
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SinkRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
