@@ -36,7 +36,7 @@ lint: venv
 	$(BIN)/mypy
 
 test: sysdeps venv lint
-	$(BIN)/python -m pytest -q
+	HAVEN_REQUIRE_AUDIO=1 $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) .stamp-apt

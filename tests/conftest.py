@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.pulse"]
+
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ROOT / "intents"
 

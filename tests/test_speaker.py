@@ -18,7 +18,6 @@ from assistant.speaker import Speaker
 from assistant.tts import Synthesizer
 from tests.pulse import PulseServer, SinkRecorder
 
-pytest_plugins = ["tests.pulse"]
 
 LONG_PROMPT = (
     "Let's begin your check-in. Each of you will share one appreciation, some news, "
