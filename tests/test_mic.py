@@ -21,7 +21,6 @@ from assistant.mic import NO_MICROPHONE, MicSource
 from assistant.tts import Synthesizer
 from tests.pulse import PulseDaemon, PulseServer, require_pulse_tools, start_playing_into_mic
 
-
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -18,7 +18,6 @@ from assistant.speaker import Speaker
 from assistant.tts import Synthesizer
 from tests.pulse import PulseServer, SinkRecorder
 
-
 LONG_PROMPT = (
     "Let's begin your check-in. Each of you will share one appreciation, some news, "
     "a worry and a wish. Take your time, and speak one at a time while the other listens."
