@@ -143,7 +143,7 @@ class IntentSet:
                     merged[section][name] = value
                     if section == "intents":
                         sources[name] = IntentSource(path, line)
-                        _check_intent_shape(errors, name, value)
+                        _check_intent_shape(errors, name, value, line)
             problems.extend(errors.problems)
         if problems:
             raise ConfigError(problems)
@@ -151,7 +151,7 @@ class IntentSet:
         try:
             hassil_intents = Intents.from_dict(_plain(merged))
         except Exception as exc:  # hassil raises bare exceptions on template syntax
-            raise ConfigError(_template_problems(merged, sources, exc)) from exc
+            raise ConfigError(_template_problems(merged, sources, defined_at, exc)) from exc
         return cls(hassil_intents, sources, merged["language"])
 
     def match(self, text: str, allowed: Collection[str] | None = None) -> IntentMatch | None:
@@ -221,9 +221,9 @@ def _plain_number(value: Any) -> Any:
     return value
 
 
-def _check_intent_shape(errors: Collector, name: str, value: Any) -> None:
+def _check_intent_shape(errors: Collector, name: str, value: Any, line: int) -> None:
     if not isinstance(value, LineDict) or not isinstance(value.get("data"), list):
-        errors.add(line_of(value), f"intent '{name}' needs 'data: [{{sentences: [...]}}]'")
+        errors.add(line, f"intent '{name}' needs 'data: [{{sentences: [...]}}]'")
         return
     for i, block in enumerate(value["data"]):
         line = line_of(value["data"], i)
@@ -238,9 +238,29 @@ def _check_intent_shape(errors: Collector, name: str, value: Any) -> None:
 
 
 def _template_problems(
-    merged: dict[str, Any], sources: Mapping[str, IntentSource], exc: Exception
+    merged: dict[str, Any],
+    sources: Mapping[str, IntentSource],
+    defined_at: Mapping[tuple[str, str], tuple[Path, int]],
+    exc: Exception,
 ) -> list[Problem]:
-    """Find which template hassil could not parse, for a file:line message."""
+    """Find which list, rule or template hassil could not parse, for a file:line message."""
+    language = merged.get("language", "en")
+    for (section, name), (path, line) in defined_at.items():
+        if section == "intents":
+            continue
+        others: dict[str, dict[str, Any]] = {"lists": {}, "expansion_rules": {}}
+        others[section] = {name: merged[section][name]}
+        try:
+            Intents.from_dict(_plain({"language": language, "intents": {}, **others}))
+        except Exception as inner:  # hassil raises bare exceptions
+            return [
+                Problem(
+                    path,
+                    line,
+                    f"{section} '{name}' cannot be used: {inner}",
+                    "a list has values: or range: {from: 1, to: 10}; a rule is one template",
+                )
+            ]
     for name, source in sources.items():
         single = {
             "language": merged.get("language", "en"),
@@ -259,7 +279,8 @@ def _template_problems(
                     "check brackets: (a|b) for alternatives, [x] optional, {slot}, <rule>",
                 )
             ]
-    return [Problem(Path("intents"), 0, f"bad lists or expansion rules: {exc}")]
+    first = next(iter(defined_at.values()), (Path("intents"), 1))
+    return [Problem(first[0], first[1], f"the intents cannot be loaded: {exc}")]
 
 
 def _plain(value: Any) -> Any:

@@ -41,7 +41,7 @@ def collect_questions(lang_dir: Path) -> tuple[tuple[Question, ...], list[Proble
     if isinstance(doc, LineDict):
         errors.unknown_keys(doc, {"questions"}, "questions.yaml")
     if not isinstance(items, list):
-        errors.add(line_of(doc), "expected 'questions:' with a list of {id, text}")
+        errors.add(line_of(doc) or 1, "expected 'questions:' with a list of {id, text}")
         return (), errors.problems
     found: dict[str, Question] = {}
     for i, item in enumerate(items):

@@ -80,7 +80,7 @@ class SafetyGate:
                 or not lines
                 or not all(isinstance(x, str) and x.strip() for x in lines)
             ):
-                errors.add(line_of(doc), "'resources' must be a list of sentences to speak")
+                errors.add(line_of(doc) or 1, "'resources' must be a list of sentences to speak")
             elif not re.fullmatch(r"[a-z]{2}-[A-Z]{2}", res_path.stem):
                 errors.add(
                     1, f"name the file after its locale, like en-US.yaml, not {res_path.name}"

@@ -102,8 +102,20 @@ def parse_yaml(text: str, path: Path) -> Any:
         raise ConfigError(
             [Problem(path, line, f"malformed YAML: {what}", "fix the indentation or quoting")]
         ) from exc
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise ConfigError(
+            [
+                Problem(
+                    path,
+                    line,
+                    f"character {exc.character!r} cannot be in a YAML file",
+                    "delete it; save the file as plain UTF-8 text",
+                )
+            ]
+        ) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(path, 0, f"malformed YAML: {exc}")]) from exc
+        raise ConfigError([Problem(path, 1, f"malformed YAML: {exc}")]) from exc
 
 
 def load_yaml(path: Path) -> Any:
