@@ -24,8 +24,9 @@ from .errors import AudioError, ConfigError, HavenError, ModelError, StorageErro
 from .history import describe
 from .library import Library, default_intents_dir
 from .log import FILENAME, SessionLog
+from .logkeeper import LogKeeper
 from .schedule import Scheduler
-from .session import Session, memory_from_log
+from .session import Session
 from .textmode import TextConversation
 
 EXIT_OK, EXIT_CONFIG, EXIT_USAGE, EXIT_AUDIO, EXIT_STORAGE, EXIT_MODEL = 0, 1, 2, 3, 4, 5
@@ -66,15 +67,17 @@ def cmd_text(args: argparse.Namespace) -> int:
     clock = ManualClock(start)
     rng = random.Random(args.seed)
     data_dir = _data_dir(args)
-    with datadir.InstanceLock(data_dir), SessionLog.in_data_dir(data_dir) as log:
-        engine = Engine(library, settings, clock, rng, memory_from_log(log))
+    with datadir.InstanceLock(data_dir):
+        logs = LogKeeper(
+            lambda: SessionLog.in_data_dir(data_dir),
+            "text",
+            on_problem=lambda m: _err(f"warning: {m}; Haven keeps going without the log"),
+        )
         holder: list[TextConversation] = []
         session = Session(
-            engine,
-            log,
+            Engine(library, settings, clock, rng),
+            logs,
             lambda e: holder[0].show(e),
-            "text",
-            on_log_problem=lambda m: _err(f"warning: {m}; Haven keeps going without the log"),
             scheduler=Scheduler(settings.schedule(), start),
         )
         convo = TextConversation(

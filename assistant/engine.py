@@ -79,6 +79,11 @@ class Engine(StepRunner):
         )
         self._offer: _Offer | None = None
 
+    def remember(self, memory: Memory) -> None:
+        """Take in what earlier sessions left (used practices, recent questions)."""
+        self._used |= set(memory.used_practices)
+        self._recent_questions = list(memory.recent_questions)
+
     # ---- queries -------------------------------------------------------------------
 
     @property

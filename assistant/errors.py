@@ -53,3 +53,10 @@ class NoDeviceError(AudioError):
 
 class StorageError(HavenError):
     """The session log cannot be read or written."""
+
+
+class LogUnavailable(StorageError):
+    """The session log cannot be written just now (disk full, read-only, busy, I/O).
+
+    Unlike a damaged file, this may pass: Haven keeps guiding and tries again.
+    """

@@ -1,9 +1,9 @@
 """A session: one engine, its session log, and where its events go.
 
 Text mode, the live loop and the demo all drive a Session: it feeds intents and
-clock ticks to the engine, writes what the engine did to the log, and hands every
-event to a sink (the console, the speaker). A log that cannot be written (a full
-disk) never stops the guidance: the session warns once and retries on each event.
+clock ticks to the engine, writes what the engine did to the log (through a
+LogKeeper, so a full disk never stops the guidance), and hands every event to a
+sink (the console, the speaker).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Callable
 from types import TracebackType
 
 from .engine import Engine, Memory
-from .errors import StorageError
-from .events import Event, IntentHeard, OfferAnswered, Say
+from .events import Event, OfferAnswered, StopSpeaking
 from .intents import IntentMatch
 from .log import SessionLog
+from .logkeeper import LogKeeper
 from .questions import RECENT_SESSIONS
 from .schedule import Scheduler
 
@@ -26,32 +26,29 @@ Sink = Callable[[Event], None]
 
 
 class Session:
-    """Drives an engine and records what happens. A context manager."""
+    """Drives an engine and records what happens. A context manager that owns the log."""
 
     def __init__(
         self,
         engine: Engine,
-        log: SessionLog | None,
+        logs: LogKeeper | None,
         sink: Sink,
-        mode: str,
-        on_log_problem: Callable[[str], None] | None = None,
         scheduler: Scheduler | None = None,
     ) -> None:
         self.engine = engine
         self.scheduler = scheduler
-        self._log = log
+        self._logs = logs
         self._sink = sink
-        self._mode = mode
-        self._on_log_problem = on_log_problem
-        self._backlog: list[Event] = []
-        self._log_failing = False
-        self.interrupted_before: list[int] = []
+
+    @property
+    def interrupted_before(self) -> list[int]:
         """Ids of earlier sessions that ended in a crash, noted at start."""
+        return self._logs.interrupted_before if self._logs else []
 
     def __enter__(self) -> Session:
-        if self._log is not None:
-            self.interrupted_before = self._log.mark_interrupted()
-            self._guard(lambda log: log.start_session(self._mode, self.engine.clock.now()))
+        if self._logs is not None:
+            self._logs.open(self.engine.clock.now())
+            self.engine.remember(memory_from_log(self._logs.log))
         return self
 
     def __exit__(
@@ -65,8 +62,9 @@ class Session:
     def close(self, status: str = "ended") -> None:
         """Stop whatever runs and end the session in the log."""
         self._route(self.engine.close())
-        if self._log is not None:
-            self._guard(lambda log: log.end_session(self.engine.clock.now(), status))
+        if self._logs is not None:
+            self._logs.close(self.engine.clock.now(), status)
+            self._logs = None
 
     def hear(self, match: IntentMatch) -> None:
         """Pass a recognized intent to the engine."""
@@ -105,52 +103,26 @@ class Session:
                 self.scheduler.busy(practice, occurrence, now)
 
     def _route(self, events: list[Event]) -> None:
+        """Barge-in first, then the log (write-ahead), then everything else to the sink."""
         for event in events:
-            self._sink(event)
+            if isinstance(event, StopSpeaking):
+                self._sink(event)
+        if self._logs is not None and events:
+            self._logs.record(events)
+        for event in events:
+            if not isinstance(event, StopSpeaking):
+                self._sink(event)
             if (
                 isinstance(event, OfferAnswered)
                 and event.answer == "snoozed"
                 and self.scheduler is not None
             ):
                 self.scheduler.snooze(event.practice, event.at, event.minutes)
-        if self._log is not None and events:
-            self._backlog.extend(e for e in events if not isinstance(e, IntentHeard | Say))
-            self._flush_backlog()
-
-    def _flush_backlog(self) -> None:
-        log = self._log
-        if log is None:
-            return
-        if log.session_id is None and not self._guard(
-            lambda lg: lg.start_session(self._mode, self.engine.clock.now())
-        ):
-            return
-        while self._backlog:
-            event = self._backlog[0]
-            if not self._guard(lambda lg, ev=event: lg.record(ev)):  # type: ignore[misc]
-                return
-            self._backlog.pop(0)
-
-    def _guard(self, action: Callable[[SessionLog], object]) -> bool:
-        """Run a log action; on failure warn once, keep going, retry later."""
-        if self._log is None:
-            return False
-        try:
-            action(self._log)
-        except StorageError as exc:
-            if not self._log_failing:
-                self._log_failing = True
-                _LOG.warning("session log not written: %s; guidance goes on", exc)
-                if self._on_log_problem is not None:
-                    self._on_log_problem(str(exc))
-            return False
-        if self._log_failing:
-            self._log_failing = False
-            _LOG.info("session log writable again")
-        return True
 
 
-def memory_from_log(log: SessionLog) -> Memory:
-    """What the engine should remember from earlier sessions."""
+def memory_from_log(log: SessionLog | None) -> Memory:
+    """What the engine should remember from earlier sessions (nothing without a log)."""
+    if log is None:
+        return Memory()
     used = {p.practice for s in log.sessions() for p in s.practices}
     return Memory(frozenset(used), tuple(log.recent_questions(RECENT_SESSIONS)))

@@ -13,7 +13,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from ..errors import StorageError
+from ..errors import LogUnavailable, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -87,19 +87,25 @@ def storage_error(path: Path, doing: str, exc: BaseException) -> StorageError:
     """A StorageError naming the file, what failed and what to do about it."""
     detail = str(exc)
     low = detail.lower()
+    transient = ("full", "readonly", "read-only", "permission", "locked", "busy", "disk i/o")
+    if any(word in low for word in transient):
+        return LogUnavailable(f"{path}: cannot {doing}: {detail} ({_hint(low)})")
+    return StorageError(f"{path}: cannot {doing}: {detail} ({_hint(low)})")
+
+
+def _hint(low: str) -> str:
+    """What to do about an SQLite error message (lower-cased)."""
     if "full" in low:
-        hint = "free some disk space"
-    elif "readonly" in low or "read-only" in low or "permission" in low:
-        hint = "make the file and its folder writable by you"
-    elif "locked" in low or "busy" in low:
-        hint = "another program is using the log; close it and try again"
-    elif "disk i/o" in low:
-        hint = "check the disk, then try again"
-    elif "not a database" in low or "malformed" in low or "corrupt" in low:
-        hint = MOVE_ASIDE
-    else:
-        hint = f"check the file, or {MOVE_ASIDE}"
-    return StorageError(f"{path}: cannot {doing}: {detail} ({hint})")
+        return "free some disk space"
+    if "readonly" in low or "read-only" in low or "permission" in low:
+        return "make the file and its folder writable by you"
+    if "locked" in low or "busy" in low:
+        return "another program is using the log; close it and try again"
+    if "disk i/o" in low:
+        return "check the disk, then try again"
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return MOVE_ASIDE
+    return f"check the file, or {MOVE_ASIDE}"
 
 
 def tighten_modes(path: Path) -> None:
