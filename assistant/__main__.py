@@ -10,7 +10,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from .config import SETTINGS_FILE, Settings, default_data_dir
 from .engine import Engine
 from .errors import AudioError, ConfigError, HavenError, ModelError, StorageError
 from .history import describe
-from .library import Library, default_intents_dir
+from .library import Library, default_intents_dir, default_models_dir
 from .log import FILENAME, SessionLog
 from .logkeeper import LogKeeper
 from .schedule import Scheduler
@@ -181,6 +181,57 @@ SETUP_QUESTIONS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
 )
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check microphone, speaker, TTS, recognizer, data folder and disk."""
+    from .doctor import run_checks
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    try:
+        settings = Settings.load(data_dir / SETTINGS_FILE)
+    except ConfigError:
+        settings = Settings()
+    intents = Path(args.intents) if args.intents else default_intents_dir()
+    results = run_checks(settings, data_dir, intents, default_models_dir())
+    width = max(len(r.name) for r in results)
+    for result in results:
+        mark = "ok " if result.ok else "FIX"
+        _out(f"{mark} {result.name:<{width}}  {result.detail}")
+        if not result.ok and result.fix:
+            _out(f"    {'':<{width}}  -> {result.fix}")
+    bad = [r for r in results if not r.ok]
+    _out("All good." if not bad else f"{len(bad)} thing(s) to fix.")
+    return EXIT_OK if not bad else EXIT_CONFIG
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """List audio inputs and outputs."""
+    from .devices import list_devices
+
+    devices = list_devices()
+    if args.json:
+        for dev in devices:
+            _out(json.dumps(asdict(dev)))
+        return EXIT_OK
+    if not devices:
+        _out("No audio devices found. `haven run --text` works without any.")
+    for dev in devices:
+        roles = [r for r, n in (("in", dev.inputs), ("out", dev.outputs)) if n]
+        default = [
+            d
+            for d, flag in (
+                ("default input", dev.is_default_input),
+                ("default output", dev.is_default_output),
+            )
+            if flag
+        ]
+        extra = f" ({', '.join(default)})" if default else ""
+        _out(
+            f"{dev.index:>3}  {dev.name}  [{'/'.join(roles)}, "
+            f"{dev.default_samplerate:.0f} Hz]{extra}"
+        )
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The live loop; falls back to a clear message and text mode without a microphone."""
     from .live import run_live  # audio stack loaded only when needed
@@ -310,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clear", action="store_true", help="remove both")
     add("setup", cmd_setup, "names, who goes first, pause length, voice (asked in text)")
     add("check", cmd_check, "validate all YAML; file:line for each problem")
+    add("doctor", cmd_doctor, "check microphone, speaker, voice, recognizer, data folder, disk")
+    p = add("devices", cmd_devices, "list audio inputs and outputs")
+    p.add_argument("--json", action="store_true", help="one JSON object per device")
     p = add("history", cmd_history, "list past sessions")
     p.add_argument("--json", action="store_true", help="one JSON object per session")
     p.add_argument("--limit", type=int, default=None, help="newest N sessions only")

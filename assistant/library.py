@@ -50,6 +50,11 @@ def default_intents_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "intents"
 
 
+def default_models_dir() -> Path:
+    """The ``models/`` folder shipped beside the package."""
+    return Path(__file__).resolve().parent.parent / "models"
+
+
 @dataclass(frozen=True)
 class Library:
     """Everything Haven can hear and say in one language."""
