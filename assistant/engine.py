@@ -238,7 +238,8 @@ class Engine(StepRunner):
             if self._pause is not None and run.practice.id == PAUSE:
                 self._pause.planned += added
                 self._emit(PauseExtended(self.clock.now(), added))
-            self._say("pause.extended", minutes=spoken_minutes(added))
+            extended = "pause.extended" if self._pause is not None else "engine.extended"
+            self._say(extended, minutes=spoken_minutes(added))
             self._schedule(run)
         elif isinstance(step, ListenStep | TimerStep) and intent in step.on:
             self._goto(run, step.on[intent])

@@ -41,6 +41,11 @@ REQUIRED_PROMPTS: tuple[str, ...] = (
     "pause.not_yet",
     "pause.extended",
     "pause.stop_practice",
+    "engine.extended",
+    "safety.stopped",
+    "schedule.offer",
+    "schedule.snoozed",
+    "schedule.declined",
 )
 """Prompts the engine itself speaks."""
 

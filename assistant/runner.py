@@ -196,6 +196,8 @@ class StepRunner:
             run.deadline = run.step_end = None
             run.cues, run.attempts, run.phase = [], 0, 0
             run.partner = self._partner_for(step)
+            if self._asks_question(step):
+                run.question = None  # a step that asks a question asks a fresh one
             self._emit(StepStarted(now, run.practice.id, step.id, _kind(step)))
             if isinstance(step, SayStep):
                 self._say(step.prompt)
@@ -238,7 +240,7 @@ class StepRunner:
             lead_in = 0.0
             if step.prompt:
                 self._say(step.prompt)
-                lead_in = 4.0 * self.pace
+                lead_in = self._speaking_time(self._last_say.text if self._last_say else "")
             run.deadline = now + lead_in
             run.phase = -1
 
@@ -307,6 +309,17 @@ class StepRunner:
             self._emit_state(below.practice.id, "resumed")
             self._say("engine.resume_practice")
             self._enter()
+
+    def _asks_question(self, step: AnyStep) -> bool:
+        """Whether the step's own prompt can say {question}."""
+        prompt_id = getattr(step, "prompt", None)
+        prompt = self.library.prompts.prompts.get(prompt_id) if prompt_id else None
+        return prompt is not None and any("{question}" in text for text in prompt.texts)
+
+    def _speaking_time(self, text: str) -> float:
+        """About how long Haven takes to say ``text``, plus a breath."""
+        words = len(text.split())
+        return words * 60.0 / self.settings.rate * self.pace + 1.0
 
     def _question(self) -> str:
         """The current run's open question, picked (and logged) on first use."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from .engine import Engine, Memory
-from .events import Event, OfferAnswered, StopSpeaking
+from .events import Event, OfferAnswered, PracticeChanged, StopSpeaking
 from .intents import IntentMatch
 from .log import SessionLog
 from .logkeeper import LogKeeper
@@ -38,7 +38,8 @@ class Session:
         self.engine = engine
         self.scheduler = scheduler
         self._logs = logs
-        self._sink = sink
+        self.sink = sink
+        """Where every event goes (the console, the speaker); settable by the app."""
 
     @property
     def interrupted_before(self) -> list[int]:
@@ -77,10 +78,14 @@ class Session:
     def crisis(self) -> None:
         """Crisis words were heard: the engine stops and reads the resources.
 
-        Nothing of it reaches the log: the events go to the sink only.
+        Nothing of the crisis reaches the log: only the practice's end is written,
+        as "stopped", exactly as if someone had said "stop".
         """
-        for event in self.engine.crisis():
-            self._sink(event)
+        events = self.engine.crisis()
+        if self._logs is not None:
+            self._logs.record(e for e in events if isinstance(e, PracticeChanged))
+        for event in events:
+            self.sink(event)
 
     def next_deadline(self) -> float | None:
         """When ``tick`` next has work: an engine timer or a scheduled offer."""
@@ -106,12 +111,12 @@ class Session:
         """Barge-in first, then the log (write-ahead), then everything else to the sink."""
         for event in events:
             if isinstance(event, StopSpeaking):
-                self._sink(event)
+                self.sink(event)
         if self._logs is not None and events:
             self._logs.record(events)
         for event in events:
             if not isinstance(event, StopSpeaking):
-                self._sink(event)
+                self.sink(event)
             if (
                 isinstance(event, OfferAnswered)
                 and event.answer == "snoozed"

@@ -102,11 +102,13 @@ def test_breathe_is_five_minutes_of_cyclic_sighing(data_dir: Path) -> None:
     assert {round(b - a, 3) for a, b in itertools.pairwise(ins)} == {9.0}
     assert all(t - i == 2.0 for i, t in zip(ins, tops, strict=True))
     assert all(o - i == 3.0 for i, o in zip(ins, outs, strict=True))
-    intro = times(events, "breathe_practice.how")[0]
-    assert ins[0] - intro == 4.0, "a short lead-in after the instructions"
+    intro_at = times(events, "breathe_practice.how")[0]
+    intro = texts(events, "breathe_practice.how")[0]
+    spoken = len(intro.split()) * 60 / 165  # the default speaking rate, words per minute
+    assert spoken < ins[0] - intro_at <= spoken + 2, "the first breath waits for the intro"
     end = times(events, "breathe_practice.end")[0]
     assert end == ins[-1] + 9.0
-    assert 290 <= end <= 310, "about five minutes"
+    assert 290 <= end <= 320, "about five minutes"
     assert says(events)[-1] == "breathe_practice.close"
 
 
@@ -427,10 +429,6 @@ def test_open_question_does_not_repeat_across_sessions(data_dir: Path) -> None:
     assert len(seen) == 3 and len(set(seen)) == 3
 
 
-@pytest.mark.xfail(
-    reason="engine: a run keeps its first question; 'another question' needs a fresh one",
-    strict=False,
-)
 def test_another_open_question_is_a_new_one(data_dir: Path) -> None:
     done = ["I'm done"] * 4
     events = walk(data_dir, ["ask us a question", *done, "yes", *done, "no"])

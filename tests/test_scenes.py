@@ -6,6 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import run_haven
 
 
@@ -176,3 +178,65 @@ def test_history_export_forget_round_trip(data_dir: Path, tmp_path: Path) -> Non
     assert [s["practices"][0]["practice"] for s in left] == ["gratitude"]
     assert "Forgot 1" in run_haven(["forget", "--yes"], data_dir=data_dir).out
     assert "No sessions" in run_haven(["history"], data_dir=data_dir).out
+
+
+def test_a_crisis_leaves_no_trace_in_the_log(tmp_path: Path) -> None:
+    """After crisis words, the log looks exactly as if someone had said "stop"."""
+    crisis, plain = tmp_path / "crisis", tmp_path / "plain"
+    ran = run_haven(["text", "--json"], "start check-in\nI'm done\nshe threatened me\n", crisis)
+    events = ran.events()
+    assert any(e["event"] == "crisis" for e in events)
+    assert ("checkin", "stopped") in states(events)
+    assert "safety.resources" in says(events)
+    run_haven(["text", "--json"], "start check-in\nI'm done\nstop\n", plain)
+
+    def shape(data_dir: Path) -> list[tuple[Any, ...]]:
+        return (
+            rows(
+                data_dir,
+                "SELECT p.practice, p.outcome, count(s.id) FROM practices p "
+                "JOIN steps s ON s.practice_id = p.id GROUP BY p.id",
+            )
+            + rows(data_dir, "SELECT count(*) FROM pauses")
+            + rows(data_dir, "SELECT status FROM sessions")
+        )
+
+    assert shape(crisis) == shape(plain) == [("checkin", "stopped", 4), (0,), ("ended",)]
+    raw = b"".join(p.read_bytes() for p in crisis.iterdir() if p.name.startswith("haven"))
+    for word in (b"crisis", b"threat", b"safety", b"9 1 1", b"988"):
+        assert word not in raw
+    export = run_haven(["export"], data_dir=crisis).out
+    assert "crisis" not in export and "safety" not in export
+
+
+def test_scheduled_gratitude_offered_snoozed_declined_and_not_replayed(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    set_up = run_haven(["schedule", "--gratitude", "21:30"], data_dir=data_dir)
+    assert set_up.code == 0 and "21:30" in set_up.out
+    script = "\n".join(
+        [
+            ":wait 90m",  # 21:00 -> 22:30, passing 21:30
+            "later",  # snoozed: the default ten minutes
+            ":wait 10m",
+            "no thanks",  # declined
+            ":wait 23h50m",  # to 21:30 the next evening: the offer
+            "yes",
+            "stop",
+        ]
+    )
+    ran = run_haven(["text", "--json", "--start", "2026-11-24T20:00"], script, data_dir)
+    assert ran.code == 0, ran.err
+    events = ran.events()
+    offers = [e for e in events if e.get("prompt") == "schedule.offer"]
+    assert [e["t"] for e in offers] == [90 * 60, 100 * 60, 90 * 60 + 24 * 3600]
+    answers = [(e["answer"], e["minutes"]) for e in events if e["event"] == "offer"]
+    assert answers == [("snoozed", 10), ("declined", 0), ("accepted", 0)]
+    assert ("gratitude", "started") in states(events)
+    # Haven was off through the time: started at 23:45, nothing is replayed
+    late = run_haven(["text", "--json", "--start", "2026-11-24T23:45"], ":wait 1h\n", data_dir)
+    assert not [e for e in late.events() if e.get("prompt") == "schedule.offer"]
+    # ...but a start a few minutes after the time still gets the offer
+    just = run_haven(["text", "--json", "--start", "2026-11-24T21:35"], ":wait 1m\n", data_dir)
+    assert [e["t"] for e in just.events() if e.get("prompt") == "schedule.offer"] == [0]

@@ -1,0 +1,241 @@
+"""The live loop: audio in -> hearing -> engine -> speaker and log, with timers.
+
+Threads (each named, owned here, joined on close):
+
+- ``haven-listen`` reads the audio source, finds utterances and decodes them, and
+  puts what it heard in the inbox. While Haven speaks, only the pause is live
+  (barge-in), and words that echo the prompt being played are ignored.
+- the caller's thread runs :meth:`LiveLoop.run`: it takes what was heard, drives the
+  session (engine + log), fires timers, and sends speech to the speaker.
+
+A microphone that fails or vanishes is reopened with backoff; the session and its
+timers go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol
+
+from .audio import AudioChunk
+from .errors import AudioError
+from .events import Earcon, Event, Say, StopSpeaking
+from .intents import IntentMatch, normalize
+from .session import Session
+
+_LOG = logging.getLogger(__name__)
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Seconds between attempts to reopen a lost microphone."""
+BARGE_IN = frozenset({"pause"})
+"""What can be heard while Haven is speaking."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One utterance, decided."""
+
+    text: str
+    """What the recognizer made of it ("" when nothing)."""
+    match: IntentMatch | None
+    """The intent, if it was addressed to Haven and understood."""
+    end_of_speech: float
+    """``time.monotonic()`` when the speech ended."""
+    decided: float
+    """``time.monotonic()`` when the decision was made."""
+    crisis: bool = False
+    """Crisis words were heard."""
+
+
+class Hearing(Protocol):
+    """Turns audio into decisions. Called from the listening thread only."""
+
+    def feed(self, chunk: AudioChunk, allowed: frozenset[str]) -> list[Heard]:
+        """Take one chunk; return the utterances that ended in it."""
+        ...
+
+    def reset(self) -> None:
+        """Forget any utterance in progress (after a gap in the audio)."""
+        ...
+
+
+class SpeakerLike(Protocol):
+    """What the loop needs of the speaker."""
+
+    def speak(self, text: str) -> None: ...
+    def earcon(self, kind: str) -> None: ...
+    def stop(self) -> None: ...
+    @property
+    def speaking(self) -> bool: ...
+    @property
+    def last_spoken_text(self) -> str: ...
+
+
+SourceOpener = Callable[[], AbstractContextManager[Iterable[AudioChunk]]]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the person at the console should know (not an engine event)."""
+
+    text: str
+    """The message."""
+
+
+class LiveLoop:
+    """Runs Haven hands-free until :meth:`stop`. A context manager."""
+
+    def __init__(
+        self,
+        session: Session,
+        speaker: SpeakerLike,
+        hearing: Hearing,
+        open_source: SourceOpener,
+        show: Callable[[Event | Notice | Heard], None],
+        *,
+        wall_clock: Callable[[], float] = time.monotonic,
+        end_when_source_ends: bool = False,
+    ) -> None:
+        self.session = session
+        self.speaker = speaker
+        self._hearing = hearing
+        self._open_source = open_source
+        self._show = show
+        self._monotonic = wall_clock
+        self._end_when_source_ends = end_when_source_ends
+        self._inbox: queue.Queue[Heard | Notice | None] = queue.Queue()
+        self._stopping = threading.Event()
+        self._allowed = frozenset(session.engine.allowed_intents())
+        self._source: AbstractContextManager[Iterable[AudioChunk]] | None = None
+        self._listen = threading.Thread(target=self._listen_loop, name="haven-listen")
+        self.decisions: list[Heard] = []
+        """Every decision that reached the engine, for measurements."""
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def __enter__(self) -> LiveLoop:
+        self._listen.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        """Ask the loop to end (safe from any thread and from signal handlers)."""
+        self._stopping.set()
+        self._inbox.put(None)
+
+    def close(self) -> None:
+        """Stop, and join the listening thread."""
+        self.stop()
+        if self._listen.is_alive():
+            self._listen.join(timeout=5)
+        self.speaker.stop()
+
+    # ---- the engine side (caller's thread) --------------------------------------------
+
+    def run(self) -> None:
+        """Process what is heard and what is due until stopped."""
+        self.session.sink = self._route
+        while not self._stopping.is_set():
+            item = self._next_item()
+            if isinstance(item, Heard):
+                self._handle(item)
+            elif isinstance(item, Notice):
+                self._show(item)
+                if item.text == _SOURCE_ENDED and self._end_when_source_ends:
+                    self._stopping.set()
+            self.session.tick()
+            self._allowed = frozenset(self.session.engine.allowed_intents())
+
+    def _next_item(self) -> Heard | Notice | None:
+        deadline = self.session.next_deadline()
+        timeout = 0.5
+        if deadline is not None:
+            timeout = min(timeout, max(0.0, deadline - self.session.engine.clock.now()))
+        try:
+            return self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _handle(self, heard: Heard) -> None:
+        self._show(heard)
+        if heard.crisis:
+            self.decisions.append(heard)
+            self.session.crisis()
+        elif heard.match is not None:
+            self.decisions.append(heard)
+            self.session.hear(heard.match)
+
+    def _route(self, event: Event) -> None:
+        """Session sink: the speaker gets speech and tones, the console sees everything."""
+        if isinstance(event, StopSpeaking):
+            self.speaker.stop()
+        elif isinstance(event, Say):
+            self.speaker.speak(event.text)
+        elif isinstance(event, Earcon):
+            self.speaker.earcon(event.kind)
+        self._show(event)
+
+    # ---- the listening side (haven-listen thread) -------------------------------------
+
+    def _listen_loop(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                with self._open_source() as source:
+                    if attempt:
+                        self._inbox.put(Notice("The microphone is back. Listening again."))
+                    attempt = 0
+                    self._hearing.reset()
+                    for chunk in self._chunks(source):
+                        for heard in self._hearing.feed(chunk, self._live_intents()):
+                            if heard.match is None or self._accept(heard):
+                                self._inbox.put(heard)
+                if self._stopping.is_set():
+                    return
+                self._inbox.put(Notice(_SOURCE_ENDED))
+                if self._end_when_source_ends:
+                    return
+            except AudioError as exc:
+                if self._stopping.is_set():
+                    return
+                if attempt == 0:
+                    self._inbox.put(Notice(f"I lost the microphone ({exc}). Trying again."))
+            wait = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            attempt += 1
+            _LOG.info("reopening the audio source in %.0f s", wait)
+            if self._stopping.wait(wait):
+                return
+
+    def _chunks(self, source: Iterable[AudioChunk]) -> Iterator[AudioChunk]:
+        for chunk in source:
+            if self._stopping.is_set():
+                return
+            yield chunk
+
+    def _live_intents(self) -> frozenset[str]:
+        if self.speaker.speaking:
+            return BARGE_IN
+        return self._allowed
+
+    def _accept(self, heard: Heard) -> bool:
+        """Drop an echo of Haven's own prompt (it never triggers itself)."""
+        if heard.match is None or heard.match.intent in BARGE_IN:
+            return True
+        spoken = normalize(self.speaker.last_spoken_text)
+        return not (heard.text and normalize(heard.text) in spoken and self.speaker.speaking)
+
+
+_SOURCE_ENDED = "The audio source ended."
