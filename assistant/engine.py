@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .clock import Clock
@@ -50,8 +50,9 @@ OFFER_WAIT = 120.0
 class Memory:
     """What the engine needs to know from earlier sessions (read from the log)."""
 
-    used_practices: frozenset[str] = frozenset()
-    """Practices run before: their scope statement is not repeated."""
+    runs: Mapping[str, int] = field(default_factory=dict)
+    """How often each practice ran before: a scope is stated on first use only, and
+    practices that alternate who leads do so from these counts."""
     recent_questions: tuple[str, ...] = ()
     """Ids of open questions asked in recent sessions, newest first."""
 
@@ -75,13 +76,14 @@ class Engine(StepRunner):
     ) -> None:
         memory = memory or Memory()
         super().__init__(
-            library, settings, clock, rng, memory.used_practices, memory.recent_questions
+            library, settings, clock, rng, memory.runs, memory.recent_questions
         )
         self._offer: _Offer | None = None
 
     def remember(self, memory: Memory) -> None:
         """Take in what earlier sessions left (used practices, recent questions)."""
-        self._used |= set(memory.used_practices)
+        for practice, count in memory.runs.items():
+            self._runs[practice] = max(self._runs.get(practice, 0), count)
         self._recent_questions = list(memory.recent_questions)
 
     # ---- queries -------------------------------------------------------------------

@@ -61,6 +61,8 @@ class Practice:
     """Line of the practice id."""
     index: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     """Step id -> position."""
+    alternate_lead: bool = False
+    """Whether who goes first alternates from one session of this practice to the next."""
 
     def step_index(self, step_id: str) -> int:
         """Position of a step id."""
@@ -137,7 +139,13 @@ def load_practice(path: Path) -> Practice:
     if not isinstance(doc, LineDict):
         errors.add(1, "a practice file must be a mapping with 'practice' and 'steps'")
         errors.raise_if_any()
-    errors.unknown_keys(doc, {"practice", "title", "triggers", "scope", "steps"}, "a practice")
+    errors.unknown_keys(
+        doc, {"practice", "title", "triggers", "scope", "alternate_lead", "steps"}, "a practice"
+    )
+    alternate = doc.get("alternate_lead", False)
+    if not isinstance(alternate, bool):
+        errors.add(line_of(doc, "alternate_lead"), "'alternate_lead' must be true or false")
+        alternate = False
     pid = doc.get("practice")
     if not isinstance(pid, str) or not pid.isidentifier():
         errors.add(line_of(doc, "practice"), "'practice' must be an id like checkin")
@@ -181,6 +189,7 @@ def load_practice(path: Path) -> Practice:
         path,
         line_of(doc, "practice"),
         MappingProxyType(index),
+        alternate,
     )
 
 

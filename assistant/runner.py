@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,6 +62,7 @@ class Run:
     phase: int = 0
     partner: Literal["a", "b"] | None = None
     question: Question | None = None
+    lead: Literal["a", "b"] = "a"
 
     @property
     def step(self) -> AnyStep:
@@ -85,7 +87,7 @@ class StepRunner:
         settings: Settings,
         clock: Clock,
         rng: random.Random | None,
-        used_practices: frozenset[str],
+        runs: Mapping[str, int],
         recent_questions: tuple[str, ...],
     ) -> None:
         self.library = library
@@ -93,7 +95,7 @@ class StepRunner:
         self.clock = clock
         self._rng = rng or random.Random()
         self._chooser = PhrasingChooser(self._rng)
-        self._used = set(used_practices)
+        self._runs = dict(runs)
         self._recent_questions = list(recent_questions)
         self._stack: list[Run] = []
         self._pause: PauseState | None = None
@@ -169,11 +171,15 @@ class StepRunner:
         self._emit(say)
 
     def _begin(self, practice: Practice) -> None:
-        self._stack.append(Run(practice))
+        before = self._runs.get(practice.id, 0)
+        lead = self.settings.lead
+        if practice.alternate_lead and before % 2 == 1:
+            lead = "b" if lead == "a" else "a"
+        self._stack.append(Run(practice, lead=lead))
         self._emit_state(practice.id, "started")
-        if practice.scope and practice.id not in self._used:
+        if practice.scope and before == 0:
             self._say(practice.scope)
-        self._used.add(practice.id)
+        self._runs[practice.id] = before + 1
         self._enter()
 
     def _goto(self, run: Run, target: str | None) -> None:
@@ -337,7 +343,7 @@ class StepRunner:
 
     def _partner_for(self, step: AnyStep) -> Literal["a", "b"] | None:
         who = getattr(step, "partner", None)
-        lead = self.settings.lead
+        lead = self._stack[-1].lead if self._stack else self.settings.lead
         if who == "lead":
             return lead
         if who == "follow":

@@ -9,6 +9,7 @@ sink (the console, the speaker).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from types import TracebackType
 
@@ -129,5 +130,5 @@ def memory_from_log(log: SessionLog | None) -> Memory:
     """What the engine should remember from earlier sessions (nothing without a log)."""
     if log is None:
         return Memory()
-    used = {p.practice for s in log.sessions() for p in s.practices}
-    return Memory(frozenset(used), tuple(log.recent_questions(RECENT_SESSIONS)))
+    runs = Counter(p.practice for s in log.sessions() for p in s.practices)
+    return Memory(dict(runs), tuple(log.recent_questions(RECENT_SESSIONS)))

@@ -301,18 +301,18 @@ def test_conflict_practices_begin_only_when_both_are_calm(
     data_dir: Path, trigger: str, practice: str, first_step: str
 ) -> None:
     # the second partner is not calm: it ends gently, suggesting a pause or later
-    events = walk(data_dir, [trigger, "I'm calm", "not yet"])
+    events = walk(data_dir / "second", [trigger, "I'm calm", "not yet"])
     assert states(events) == [(practice, "started"), (practice, "finished")]
     assert first_step not in steps(events)
     assert says(events)[-1] == f"{practice}.not_ready"
     assert "pause" in texts(events, f"{practice}.not_ready")[0]
     assert f"{practice}.how" not in says(events)
     # the first partner is not calm: the other is never asked
-    events = walk(data_dir, [trigger, "I'm still upset"])
+    events = walk(data_dir / "first", [trigger, "I'm still upset"])
     assert [first_name(t) for t in texts(events, f"{practice}.ask_calm")] == [LEAD]
     assert says(events)[-1] == f"{practice}.not_ready"
     # nobody answers: asked again with the options named, then a gentle end
-    events = walk(data_dir, [trigger, ":wait 2m"])
+    events = walk(data_dir / "nobody", [trigger, ":wait 2m"])
     again = texts(events, f"{practice}.ask_calm_again")
     assert len(again) == 2
     assert all("I'm calm" in t and "not yet" in t for t in again)
@@ -588,3 +588,11 @@ def test_prompt_placement(practice_id: str) -> None:
         for text in prompts[pid].texts:
             assert "..." not in text and "who was right" not in text.lower(), pid
             assert not re.search(r"\b(score|points|winner|loser)\b", text.lower()), pid
+
+
+def test_floor_time_alternates_who_leads_between_sessions(data_dir: Path) -> None:
+    firsts = []
+    for _ in range(3):
+        events = walk(data_dir, ["I need to talk about something hard", "stop"])
+        firsts.append(first_name(texts(events, "floor.ask_calm")[0]))
+    assert firsts == [LEAD, FOLLOW, LEAD]
