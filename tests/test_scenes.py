@@ -240,3 +240,19 @@ def test_scheduled_gratitude_offered_snoozed_declined_and_not_replayed(
     # ...but a start a few minutes after the time still gets the offer
     just = run_haven(["text", "--json", "--start", "2026-11-24T21:35"], ":wait 1m\n", data_dir)
     assert [e["t"] for e in just.events() if e.get("prompt") == "schedule.offer"] == [0]
+
+
+def test_setup_asks_checks_and_saves(data_dir: Path) -> None:
+    answers = "\n".join(["Sam", "Alex", "c", "b", "10", "25", "", "", "en-GB"]) + "\n"
+    ran = run_haven(["setup"], answers, data_dir)
+    assert ran.code == 0, ran.err
+    assert "answer a or b" in ran.out
+    assert "a pause lasts 20 minutes to 24 hours" in ran.out
+    saved = (data_dir / "settings.yaml").read_text()
+    assert (data_dir / "settings.yaml").stat().st_mode & 0o777 == 0o600
+    for line in ("partner_a: Sam", "partner_b: Alex", "lead: b", "pause_minutes: 25",
+                 "locale: en-GB"):  # fmt: skip
+        assert line in saved
+    events = run_haven(["text", "--json"], "start check-in\n", data_dir).events()
+    first_turn = next(e for e in events if e.get("prompt") == "checkin.appreciation")
+    assert first_turn["text"].startswith("Alex")
