@@ -26,7 +26,7 @@ from typing import Protocol
 
 from .audio import AudioChunk
 from .errors import AudioError
-from .events import Earcon, Event, Say, StopSpeaking
+from .events import Earcon, EarconKind, Event, Say, StopSpeaking
 from .intents import IntentMatch, normalize
 from .session import Session
 
@@ -69,7 +69,7 @@ class SpeakerLike(Protocol):
     """What the loop needs of the speaker."""
 
     def speak(self, text: str) -> None: ...
-    def earcon(self, kind: str) -> None: ...
+    def earcon(self, kind: EarconKind) -> None: ...
     def stop(self) -> None: ...
     @property
     def speaking(self) -> bool: ...
@@ -181,6 +181,8 @@ class LiveLoop:
     def _route(self, event: Event) -> None:
         """Session sink: the speaker gets speech and tones, the console sees everything."""
         if isinstance(event, StopSpeaking):
+            if self.speaker.speaking:
+                self._show(Notice(f"(cut off: {self.speaker.last_spoken_text})"))
             self.speaker.stop()
         elif isinstance(event, Say):
             self.speaker.speak(event.text)
