@@ -1,0 +1,145 @@
+"""Rejection: combine a grammar pass and an open pass into one accept/reject decision.
+
+The grammar pass always finds *some* phrase; the open pass (commands plus ordinary
+English) only produces a command when the audio really sounds like one. A result is
+accepted when
+
+- the open pass itself is a command of an allowed intent (both passes then usually
+  agree word for word), or
+- the grammar pass found a whole phrase and the open pass heard at least
+  ``min_agreement`` of its words, in order (a command with one or two words misheard).
+
+Per-word confidence is whether the other pass heard the same word at that place, so
+a later verifier can weigh the words a decision rests on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ..intents import IntentMatch, IntentSet
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs of the pocketsphinx recognizer (tuned on espeak-ng and flite voices only)."""
+
+    noise_floor: float = 100.0
+    """Std. dev. of the quiet noise added before decoding (int16 units, about -50 dBFS)."""
+    background_words: int = 5000
+    """Common English words the open pass may hear instead of a command."""
+    backoff: float = 0.02
+    """Probability mass a command context leaves for words off the command path."""
+    background_weight: float = 0.02
+    """Share of the open pass's unigram mass given to the background words."""
+    min_agreement: float = 0.75
+    """Share of a grammar phrase's words the open pass must also hear to accept it."""
+    front_end: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """pocketsphinx settings applied over the model's own (``cmn``, ``remove_noise``...)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision on one utterance."""
+
+    text: str
+    """The text chosen ("" when nothing in-grammar was heard)."""
+    accepted: bool
+    """Whether ``text`` is taken as a command."""
+    confidence: float
+    """0 to 1."""
+    word_confidence: tuple[float, ...]
+    """One value per word of ``text``."""
+    reason: str = ""
+    """Why it was rejected ("" when accepted)."""
+    match: IntentMatch | None = None
+    """The intent ``text`` expresses, when accepted."""
+    source: str = "grammar"
+    """Which pass ``text`` comes from: "grammar" or "open"."""
+    scores: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    """Evidence: agreement and which pass matched."""
+
+
+def align(reference: list[str], other: list[str]) -> list[bool]:
+    """For each word of ``reference``, whether an in-order alignment matches it in ``other``."""
+    n, m = len(reference), len(other)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        cost[i][0] = i
+    for j in range(m + 1):
+        cost[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            same = reference[i - 1] == other[j - 1]
+            cost[i][j] = min(
+                cost[i - 1][j] + 1,
+                cost[i][j - 1] + 1,
+                cost[i - 1][j - 1] + (0 if same else 1),
+            )
+    matched = [False] * n
+    i, j = n, m
+    while i > 0 and j > 0:
+        same = reference[i - 1] == other[j - 1]
+        if cost[i][j] == cost[i - 1][j - 1] + (0 if same else 1):
+            matched[i - 1] = same
+            i, j = i - 1, j - 1
+        elif cost[i][j] == cost[i - 1][j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return matched
+
+
+def decide(
+    grammar_text: str,
+    open_text: str,
+    intents: IntentSet,
+    allowed: Collection[str],
+    tuning: Tuning,
+) -> Verdict:
+    """Accept or reject, from the grammar pass's whole phrase and the open pass's words."""
+    grammar_words, open_words = grammar_text.split(), open_text.split()
+    open_match = intents.match(open_text, allowed) if open_words else None
+    grammar_match = intents.match(grammar_text, allowed) if grammar_words else None
+    if open_match is not None:
+        marks = align(open_words, grammar_words)
+        agreement = sum(marks) / len(marks)
+        return Verdict(
+            text=open_text,
+            accepted=True,
+            confidence=0.5 + 0.5 * agreement,
+            word_confidence=tuple(1.0 if ok else 0.5 for ok in marks),
+            match=open_match,
+            source="open",
+            scores=MappingProxyType(
+                {"agreement": agreement, "open_matched": 1.0, "grammar_matched": float(
+                    grammar_match is not None and grammar_match.intent == open_match.intent
+                )}
+            ),
+        )
+    if grammar_match is None:
+        return Verdict(
+            text=grammar_text,
+            accepted=False,
+            confidence=0.0,
+            word_confidence=tuple(0.0 for _ in grammar_words),
+            reason="no whole phrase heard" if not grammar_words else "no intent matches",
+            scores=MappingProxyType({"agreement": 0.0, "open_matched": 0.0}),
+        )
+    marks = align(grammar_words, open_words)
+    agreement = sum(marks) / len(marks)
+    accepted = agreement >= tuning.min_agreement
+    return Verdict(
+        text=grammar_match.text,
+        accepted=accepted,
+        confidence=agreement,
+        word_confidence=tuple(1.0 if ok else 0.0 for ok in marks),
+        reason="" if accepted else f"open pass heard only {agreement:.0%} of the phrase",
+        match=grammar_match if accepted else None,
+        scores=MappingProxyType(
+            {"agreement": agreement, "open_matched": 0.0, "grammar_matched": 1.0}
+        ),
+    )

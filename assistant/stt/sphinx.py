@@ -1,0 +1,311 @@
+"""The embedded default recognizer: pocketsphinx with the English model its wheel ships.
+
+Each utterance is decoded twice with one acoustic model (see ``decide.py`` for how
+the two answers are combined):
+
+- **grammar pass**: a finite-state grammar built from the allowed intents' phrases
+  (a minimal word graph, so tens of thousands of phrasings stay small). It says
+  *which* phrase was most likely said, if any was.
+- **open pass**: an n-gram model of the same phrases whose every context can back
+  off to a few thousand common English words (``arpa.py``). Ordinary talk decodes
+  as ordinary words here, so it tells *whether* a command was said at all.
+
+Grammars are built once per allowed set and cached (least recently used first out).
+Nothing is downloaded: the model, dictionary and background vocabulary come from the
+pocketsphinx wheel.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..intents import IntentSet
+from .arpa import command_lm
+from .base import Recognition, WordScore
+from .decide import Tuning, decide
+from .grammar import Grammar, build_grammar
+from .lexicon import Lexicon, Pronunciations
+from .wordgraph import WordGraph
+
+_LOG = logging.getLogger(__name__)
+
+FRAME_RATE = 100
+"""pocketsphinx frames per second."""
+_OOV = -500_000_000
+
+
+@dataclass(frozen=True)
+class SphinxModel:
+    """Where the acoustic model, dictionary and general language model are."""
+
+    hmm: Path
+    """Acoustic model folder."""
+    dictionary: Path
+    """Pronouncing dictionary."""
+    lm: Path
+    """General English n-gram model (for the background vocabulary)."""
+
+    @classmethod
+    def bundled(cls) -> SphinxModel:
+        """The English model the pocketsphinx wheel ships."""
+        try:
+            import pocketsphinx
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise ModelError("pocketsphinx is not installed: pip install pocketsphinx") from exc
+        root = Path(pocketsphinx.get_model_path()) / "en-us"
+        model = cls(root / "en-us", root / "cmudict-en-us.dict", root / "en-us.lm.bin")
+        for path in (model.hmm, model.dictionary, model.lm):
+            if not path.exists():
+                raise ModelError(f"pocketsphinx model file missing: {path}; reinstall pocketsphinx")
+        return model
+
+
+@dataclass(frozen=True)
+class _Searches:
+    """The two searches and the grammar of one allowed set."""
+
+    grammar: Grammar
+    """Phrases of the allowed intents (unpronounceable ones removed)."""
+    graph: WordGraph
+    """The grammar's word graph, to check a grammar result is a whole phrase."""
+    fsg: str
+    """Name of the grammar search."""
+    lm: str
+    """Name of the open search."""
+
+
+@dataclass
+class _Pass:
+    text: str = ""
+    words: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+class PocketsphinxRecognizer:
+    """Grammar decoding with an open-vocabulary check, behind the Recognizer protocol."""
+
+    def __init__(
+        self,
+        intents: IntentSet,
+        model: SphinxModel | None = None,
+        tuning: Tuning | None = None,
+        cache_size: int = 8,
+    ) -> None:
+        from pocketsphinx import Config, Decoder, NGramModel
+
+        self.intents = intents
+        """The intents whose phrases are recognized."""
+        self.tuning = tuning or Tuning()
+        """Rejection and front-end knobs."""
+        self.model = model or SphinxModel.bundled()
+        """Model files in use."""
+        self.missing_words: set[str] = set()
+        """Grammar words that could not be pronounced (their phrases are left out)."""
+        self._cache_size = max(1, cache_size)
+        self._cache: OrderedDict[frozenset[str], _Searches] = OrderedDict()
+        self._serial = 0
+        self._tmp = tempfile.TemporaryDirectory(prefix="haven-sphinx-")
+        self._lexicon = Lexicon.load(self.model.dictionary)
+        try:
+            config = Config(
+                hmm=str(self.model.hmm),
+                dict=str(self.model.dictionary),
+                lm=None,
+                logfn="/dev/null",
+            )
+            self._config = config
+            self._decoder: Any = Decoder(config)
+            for key, value in self.tuning.front_end.items():
+                self._decoder.config[key] = value
+            self._decoder.reinit_feat()
+            general = NGramModel(config, self._decoder.logmath, str(self.model.lm))
+        except (RuntimeError, ValueError) as exc:
+            self._tmp.cleanup()
+            raise ModelError(f"pocketsphinx could not load its model: {exc}") from exc
+        self._background = self._background_words(general, self.tuning.background_words)
+        self._known_added: set[str] = set()
+        self._rng_seed = 0
+
+    @property
+    def name(self) -> str:
+        """Engine name."""
+        return "pocketsphinx"
+
+    def __enter__(self) -> PocketsphinxRecognizer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the decoder and the temporary grammar files."""
+        self._cache.clear()
+        self._decoder = None
+        self._tmp.cleanup()
+
+    def grammar(self, allowed: Collection[str]) -> Grammar:
+        """The grammar used for ``allowed`` (built on first use)."""
+        return self._searches(allowed).grammar
+
+    def decode(self, samples: np.ndarray, allowed: Collection[str]) -> Recognition:
+        """Decode one utterance against the allowed intents' phrases."""
+        if self._decoder is None:
+            raise ModelError("this recognizer is closed")
+        started = time.perf_counter()
+        searches = self._searches(allowed)
+        audio = self._condition(np.asarray(samples, dtype=np.int16))
+        grammar_pass = self._run(searches.fsg, audio)
+        open_pass = self._run(searches.lm, audio)
+        whole = bool(grammar_pass.text) and searches.graph.accepts(grammar_pass.text.split())
+        verdict = decide(
+            grammar_pass.text if whole else "",
+            open_pass.text,
+            self.intents,
+            searches.grammar.intents,
+            self.tuning,
+        )
+        chosen = open_pass if verdict.source == "open" else grammar_pass
+        words = tuple(
+            WordScore(
+                word,
+                start / FRAME_RATE,
+                (end + 1) / FRAME_RATE,
+                verdict.word_confidence[i] if i < len(verdict.word_confidence) else 0.0,
+            )
+            for i, (word, start, end) in enumerate(chosen.words)
+        )
+        elapsed = (time.perf_counter() - started) * 1000.0
+        return Recognition(
+            text=verdict.text,
+            accepted=verdict.accepted,
+            confidence=verdict.confidence,
+            words=words,
+            engine=self.name,
+            decode_ms=elapsed,
+            audio_seconds=len(samples) / 16000.0,
+            open_text=open_pass.text,
+            reason=verdict.reason,
+            scores=MappingProxyType(dict(verdict.scores)),
+        )
+
+    def _condition(self, samples: np.ndarray) -> np.ndarray:
+        """Add a fixed, quiet noise floor: runs of digital zeros upset the front end."""
+        level = self.tuning.noise_floor
+        if level <= 0 or not len(samples):
+            return samples
+        rng = np.random.default_rng(len(samples))
+        noisy = samples.astype(np.float64) + rng.normal(0.0, level, len(samples))
+        return np.clip(np.round(noisy), -32768, 32767).astype(np.int16)
+
+    def _run(self, search: str, audio: np.ndarray) -> _Pass:
+        decoder = self._decoder
+        decoder.activate_search(search)
+        decoder.start_utt()
+        decoder.process_raw(audio.tobytes(), no_search=False, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        if hyp is None or not hyp.hypstr:
+            return _Pass()
+        words = [
+            (seg.word, seg.start_frame, seg.end_frame)
+            for seg in (decoder.seg() or [])
+            if not seg.word.startswith(("<", "[", "+"))
+        ]
+        words = [(w.split("(")[0], s, e) for w, s, e in words]
+        return _Pass(" ".join(hyp.hypstr.split()), words)
+
+    def _searches(self, allowed: Collection[str]) -> _Searches:
+        key = frozenset(allowed)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        built = self._build(key)
+        self._cache[key] = built
+        while len(self._cache) > self._cache_size:
+            _, old = self._cache.popitem(last=False)
+            for name in (old.fsg, old.lm):
+                try:
+                    self._decoder.remove_search(name)
+                except (RuntimeError, KeyError):  # pragma: no cover - already gone
+                    _LOG.debug("search %s was already removed", name)
+        return built
+
+    def _build(self, allowed: frozenset[str]) -> _Searches:
+        from pocketsphinx import NGramModel
+
+        started = time.perf_counter()
+        grammar = build_grammar(self.intents, allowed)
+        prons = self._lexicon.resolve(grammar.vocabulary)
+        self._add_words(prons)
+        if prons.missing:
+            self.missing_words.update(prons.missing)
+            grammar = grammar.without_words(prons.missing)
+        if not grammar.phrases:
+            raise ModelError(
+                "no phrase of " + ", ".join(sorted(allowed)) + " can be pronounced; "
+                "check the words of their templates"
+            )
+        graph = grammar.word_graph()
+        self._serial += 1
+        fsg_name, lm_name = f"fsg{self._serial}", f"lm{self._serial}"
+        transitions = [
+            (a.src, a.dst, 1.0, a.word) if a.word is not None else (a.src, a.dst, 1.0)
+            for a in graph.arcs
+        ]
+        arpa_path = Path(self._tmp.name) / f"{lm_name}.arpa"
+        arpa_path.write_text(
+            command_lm(
+                grammar.sentences(),
+                self._background,
+                backoff=self.tuning.backoff,
+                background_weight=self.tuning.background_weight,
+            ),
+            encoding="utf-8",
+        )
+        try:
+            fsg = self._decoder.create_fsg(fsg_name, graph.start, graph.final, transitions)
+            self._decoder.add_fsg(fsg_name, fsg)
+            lm = NGramModel(self._config, self._decoder.logmath, str(arpa_path))
+            self._decoder.add_lm(lm_name, lm)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"pocketsphinx rejected the generated grammar: {exc}") from exc
+        _LOG.info(
+            "grammar for %d intent(s): %d phrases, %d states, built in %.0f ms",
+            len(grammar.intents),
+            len(grammar.phrases),
+            graph.states,
+            (time.perf_counter() - started) * 1000,
+        )
+        return _Searches(grammar, graph, fsg_name, lm_name)
+
+    def _add_words(self, prons: Pronunciations) -> None:
+        new = [(w, p) for w, p in prons.added.items() if w not in self._known_added]
+        for i, (word, phones) in enumerate(new):
+            self._decoder.add_word(word, phones, i == len(new) - 1)
+            self._known_added.add(word)
+
+    def _background_words(self, general: Any, count: int) -> dict[str, float]:
+        """The ``count`` most frequent dictionary words under the general model."""
+        probs: dict[str, float] = {}
+        for word in self._lexicon.words():
+            logp = general.prob([word])
+            if logp > _OOV:
+                probs[word] = 1.0001 ** float(logp)
+        top = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:count]
+        return dict(top)

@@ -1,0 +1,240 @@
+"""Voice activity detection and endpointing: an energy detector over a tracked noise floor.
+
+Pure numpy, no model. Each 10 ms frame's level (dBFS) is compared with a noise floor
+that follows the quietest recent frames: it falls at once and rises slowly, so steady
+noise (a fan, a fridge) raises it while speech does not. Enough speech frames in a row
+open an utterance; enough trailing silence closes it, and the utterance is handed on at
+once, so a command is decided as soon as it is said. The trailing silence is a knob per
+listening step: short for commands, long for open answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .audio import RATE, AudioChunk
+from .errors import AudioError
+
+FRAME_MS = 10
+"""Analysis frame length (ms)."""
+_FRAME = RATE * FRAME_MS // 1000
+_SILENCE_DB = -90.0
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    """Knobs of the detector and endpointer."""
+
+    threshold_db: float = 9.0
+    """How far above the noise floor a frame must be to count as speech (dB)."""
+    min_level_db: float = -50.0
+    """Frames quieter than this are never speech (dBFS)."""
+    start_ms: int = 60
+    """Speech needed, in a row, to open an utterance."""
+    end_ms: int = 500
+    """Trailing non-speech that closes an utterance (short for commands)."""
+    pre_roll_ms: int = 300
+    """Audio kept before the detected start (soft onsets are quiet)."""
+    post_roll_ms: int = 250
+    """Audio kept after the last speech frame."""
+    max_ms: int = 10_000
+    """An utterance is cut here even if speech goes on."""
+    floor_rise_db_per_s: float = 4.0
+    """How fast the noise floor may rise during sustained sound."""
+
+    def with_end(self, end_ms: int) -> VadConfig:
+        """The same config with another trailing-silence delay."""
+        return replace(self, end_ms=end_ms)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A stretch of speech cut from a stream, with some margin."""
+
+    samples: np.ndarray
+    """16 kHz mono int16 audio, pre- and post-roll included."""
+    start: float
+    """Stream time of the first sample (seconds)."""
+    speech_start: float
+    """Stream time speech was first detected (seconds)."""
+    speech_end: float
+    """Stream time of the last speech frame's end (seconds)."""
+    truncated: bool = False
+    """True when cut at ``max_ms`` rather than by silence."""
+
+    @property
+    def seconds(self) -> float:
+        """Length of the audio kept."""
+        return len(self.samples) / RATE
+
+
+def frame_levels(samples: np.ndarray) -> np.ndarray:
+    """Level of each whole 10 ms frame in dBFS (digital silence is -90)."""
+    n = len(samples) // _FRAME
+    if n == 0:
+        return np.zeros(0)
+    frames = samples[: n * _FRAME].astype(np.float64).reshape(n, _FRAME) / 32768.0
+    power = np.mean(frames * frames, axis=1)
+    with np.errstate(divide="ignore"):
+        levels = 10.0 * np.log10(power)
+    return np.asarray(np.maximum(levels, _SILENCE_DB), dtype=np.float64)
+
+
+class Endpointer:
+    """Cuts a stream of AudioChunks into utterances.
+
+    Not thread-safe: feed it from the one thread that reads the audio source.
+    """
+
+    def __init__(self, config: VadConfig | None = None) -> None:
+        self.config = config or VadConfig()
+        """The knobs in force; replace it (``with_end``) to change the delay per step."""
+        self._floor: float | None = None
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._frames_seen = 0
+        keep = math.ceil(self.config.pre_roll_ms / FRAME_MS) + 64
+        self._history: deque[np.ndarray] = deque(maxlen=keep)
+        self._speech: list[np.ndarray] = []
+        self._run = 0
+        self._silence = 0
+        self._in_speech = False
+        self._start_frame = 0
+        self._utt_start_frame = 0
+        self._last_speech_frame = 0
+
+    @property
+    def noise_floor_db(self) -> float | None:
+        """The current noise floor estimate (dBFS), None before any audio."""
+        return self._floor
+
+    @property
+    def in_speech(self) -> bool:
+        """Whether an utterance is open."""
+        return self._in_speech
+
+    def feed(self, chunk: AudioChunk) -> list[Utterance]:
+        """Take one chunk; return the utterances it completed (usually none)."""
+        if chunk.rate != RATE or chunk.channels != 1 or chunk.width != 2:
+            raise AudioError(
+                f"the endpointer needs 16 kHz mono 16-bit audio, got {chunk.rate} Hz, "
+                f"{chunk.channels} channel(s), {8 * chunk.width}-bit"
+            )
+        data = np.concatenate([self._pending, chunk.to_array()])
+        n = len(data) // _FRAME
+        self._pending = data[n * _FRAME :].copy()
+        done: list[Utterance] = []
+        levels = frame_levels(data[: n * _FRAME])
+        for i, level in enumerate(levels):
+            frame = data[i * _FRAME : (i + 1) * _FRAME]
+            utterance = self._step(frame, float(level))
+            if utterance is not None:
+                done.append(utterance)
+        return done
+
+    def flush(self) -> Utterance | None:
+        """End of stream: the open utterance, if any."""
+        if not self._in_speech:
+            return None
+        return self._close(truncated=False)
+
+    def _step(self, frame: np.ndarray, level: float) -> Utterance | None:
+        cfg = self.config
+        index = self._frames_seen
+        self._frames_seen += 1
+        self._track_floor(level)
+        floor = self._floor if self._floor is not None else level
+        speech = level >= max(floor + cfg.threshold_db, cfg.min_level_db)
+        if not self._in_speech:
+            self._history.append(frame)
+            self._run = self._run + 1 if speech else 0
+            if self._run * FRAME_MS >= cfg.start_ms:
+                pre = min(len(self._history), (cfg.pre_roll_ms // FRAME_MS) + self._run)
+                self._speech = list(self._history)[-pre:]
+                self._in_speech = True
+                self._start_frame = index - self._run + 1
+                self._utt_start_frame = index - pre + 1
+                self._last_speech_frame = index
+                self._silence = 0
+            return None
+        self._speech.append(frame)
+        if speech:
+            self._silence = 0
+            self._last_speech_frame = index
+        else:
+            self._silence += 1
+        if self._silence * FRAME_MS >= cfg.end_ms:
+            return self._close(truncated=False)
+        if len(self._speech) * FRAME_MS >= cfg.max_ms:
+            return self._close(truncated=True)
+        return None
+
+    def _track_floor(self, level: float) -> None:
+        if self._floor is None:
+            self._floor = level
+        elif level < self._floor:
+            self._floor = 0.5 * self._floor + 0.5 * level
+        else:
+            rise = self.config.floor_rise_db_per_s * FRAME_MS / 1000.0
+            self._floor = min(level, self._floor + rise)
+
+    def _close(self, truncated: bool) -> Utterance:
+        cfg = self.config
+        keep_after = cfg.post_roll_ms // FRAME_MS
+        last = self._last_speech_frame - self._utt_start_frame
+        frames = self._speech[: max(1, last + 1 + keep_after)]
+        samples = np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+        utterance = Utterance(
+            samples=samples.astype(np.int16),
+            start=self._utt_start_frame * FRAME_MS / 1000.0,
+            speech_start=self._start_frame * FRAME_MS / 1000.0,
+            speech_end=(self._last_speech_frame + 1) * FRAME_MS / 1000.0,
+            truncated=truncated,
+        )
+        self._in_speech = False
+        self._speech = []
+        self._run = 0
+        self._silence = 0
+        self._history.clear()
+        return utterance
+
+
+def utterances(
+    chunks: Iterable[AudioChunk], config: VadConfig | None = None
+) -> Iterator[Utterance]:
+    """Every utterance in a stream, each yielded as soon as its trailing silence is heard."""
+    endpointer = Endpointer(config)
+    for chunk in chunks:
+        yield from endpointer.feed(chunk)
+    last = endpointer.flush()
+    if last is not None:
+        yield last
+
+
+def speech_span(samples: np.ndarray, config: VadConfig | None = None) -> Utterance | None:
+    """All speech in a recording as one utterance, from the first onset to the last end.
+
+    For a file holding one command, this keeps words apart by long gaps together
+    instead of cutting them, with the same detector the live loop uses.
+    """
+    from .audio import chunks_from_array
+
+    found = list(utterances(chunks_from_array(np.asarray(samples, dtype=np.int16)), config))
+    if not found:
+        return None
+    cfg = config or VadConfig()
+    first, last = found[0], found[-1]
+    begin = round(first.start * RATE)
+    end_time = last.speech_end + cfg.post_roll_ms / 1000.0
+    end = min(len(samples), round(end_time * RATE))
+    return Utterance(
+        samples=np.asarray(samples[begin:end], dtype=np.int16),
+        start=first.start,
+        speech_start=first.speech_start,
+        speech_end=last.speech_end,
+        truncated=any(u.truncated for u in found),
+    )
