@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from .errors import ModelError
+from .library import default_models_dir
 
 _LOG = logging.getLogger(__name__)
 
@@ -27,11 +28,6 @@ Progress = Callable[[str, int, int | None], None]
 INSTALL_HINT = "install one with `haven models install ARCHIVE_OR_URL` (a Vosk model .zip)"
 _CHUNK = 1 << 16
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
-
-
-def default_models_dir() -> Path:
-    """The ``models/`` folder beside the package."""
-    return Path(__file__).resolve().parent.parent / "models"
 
 
 def vosk_model_problems(path: Path) -> list[str]:

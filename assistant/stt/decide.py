@@ -6,8 +6,10 @@ accepted when
 
 - the open pass itself is a command of an allowed intent (both passes then usually
   agree word for word), or
-- the grammar pass found a whole phrase and the open pass heard at least
-  ``min_agreement`` of its words, in order (a command with one or two words misheard).
+- the grammar pass found a whole phrase and the two passes agree on at least
+  ``min_agreement`` of the words, in order, counted against the longer of the two
+  (a command with a word misheard passes; a phrase the grammar fitted into a longer
+  sentence, whose other words the open pass heard, does not).
 
 Per-word confidence is whether the other pass heard the same word at that place, so
 a later verifier can weigh the words a decision rests on.
@@ -106,7 +108,7 @@ def decide(
     grammar_match = intents.match(grammar_text, allowed) if grammar_words else None
     if open_match is not None:
         marks = align(open_words, grammar_words)
-        agreement = sum(marks) / len(marks)
+        agreement = sum(marks) / max(len(marks), len(grammar_words))
         return Verdict(
             text=open_text,
             accepted=True,
@@ -130,7 +132,7 @@ def decide(
             scores=MappingProxyType({"agreement": 0.0, "open_matched": 0.0}),
         )
     marks = align(grammar_words, open_words)
-    agreement = sum(marks) / len(marks)
+    agreement = sum(marks) / max(len(marks), len(open_words))
     accepted = agreement >= tuning.min_agreement
     return Verdict(
         text=grammar_match.text,
