@@ -5,7 +5,8 @@ English) only produces a command when the audio really sounds like one. A result
 accepted when
 
 - the open pass itself is a command of an allowed intent (both passes then usually
-  agree word for word), or
+  agree word for word; when both name the same intent the grammar's words are kept,
+  since its number ranges are not skewed by the open model's counts), or
 - the grammar pass found a whole phrase and the two passes agree on at least
   ``min_agreement`` of the words, in order, counted against the longer of the two
   (a command with a word misheard passes; a phrase the grammar fitted into a longer
@@ -106,7 +107,12 @@ def decide(
     grammar_words, open_words = grammar_text.split(), open_text.split()
     open_match = intents.match(open_text, allowed) if open_words else None
     grammar_match = intents.match(grammar_text, allowed) if grammar_words else None
-    if open_match is not None:
+    same_intent = (
+        open_match is not None
+        and grammar_match is not None
+        and open_match.intent == grammar_match.intent
+    )
+    if open_match is not None and not same_intent:
         marks = align(open_words, grammar_words)
         agreement = sum(marks) / max(len(marks), len(grammar_words))
         return Verdict(
@@ -133,15 +139,15 @@ def decide(
         )
     marks = align(grammar_words, open_words)
     agreement = sum(marks) / max(len(marks), len(open_words))
-    accepted = agreement >= tuning.min_agreement
+    accepted = same_intent or agreement >= tuning.min_agreement
     return Verdict(
         text=grammar_match.text,
         accepted=accepted,
-        confidence=agreement,
-        word_confidence=tuple(1.0 if ok else 0.0 for ok in marks),
+        confidence=0.5 + 0.5 * agreement if same_intent else agreement,
+        word_confidence=tuple(1.0 if ok else (0.5 if same_intent else 0.0) for ok in marks),
         reason="" if accepted else f"open pass heard only {agreement:.0%} of the phrase",
         match=grammar_match if accepted else None,
         scores=MappingProxyType(
-            {"agreement": agreement, "open_matched": 0.0, "grammar_matched": 1.0}
+            {"agreement": agreement, "open_matched": float(same_intent), "grammar_matched": 1.0}
         ),
     )

@@ -112,7 +112,31 @@ class WordGraph:
             arcs.append(Arc(arc.src, sub.start + offset, None))
             arcs.extend(Arc(a.src + offset, a.dst + offset, a.word) for a in sub.arcs)
             arcs.append(Arc(sub.final + offset, arc.dst, None))
-        return WordGraph(self.start, self.final, next_state, tuple(arcs))
+        return WordGraph(self.start, self.final, next_state, tuple(_close_nulls(arcs)))
+
+
+def _close_nulls(arcs: list[Arc]) -> list[Arc]:
+    """Add a direct null arc for every chain of null arcs.
+
+    pocketsphinx follows one null transition at a time in a grammar made with
+    ``create_fsg`` (only its JSGF loader computes the closure), so a chain like
+    slot-end -> phrase-end -> final would never be crossed.
+    """
+    nulls: dict[int, set[int]] = {}
+    for arc in arcs:
+        if arc.word is None:
+            nulls.setdefault(arc.src, set()).add(arc.dst)
+    extra: list[Arc] = []
+    for src, direct in nulls.items():
+        reach = set(direct)
+        todo = list(direct)
+        while todo:
+            for nxt in nulls.get(todo.pop(), ()):
+                if nxt not in reach:
+                    reach.add(nxt)
+                    todo.append(nxt)
+        extra.extend(Arc(src, dst, None) for dst in sorted(reach - direct) if dst != src)
+    return arcs + extra
 
 
 def _closure(states: set[int], nexts: Mapping[int, list[Arc]]) -> set[int]:
