@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import re
 import shutil
@@ -28,6 +29,8 @@ import numpy as np
 from assistant.audio import RATE, read_wav, write_wav
 from assistant.intents import IntentSet
 from assistant.stt.grammar import build_grammar
+
+_LOG = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parent / "data"
 FORTUNES = Path("/usr/share/games/fortunes")
@@ -209,17 +212,22 @@ def build(
             path = out_dir / f"ord-{_key(voice, text)}.wav"
             jobs.append((Clip(str(path), "ordinary", text, voice, VOICES[voice][0]), None, n))
 
-    def make(job: tuple[Clip, str | None, int]) -> Clip:
+    def make(job: tuple[Clip, str | None, int]) -> Clip | None:
         clip, noise, n = job
         path = Path(clip.path)
-        if not path.exists():
-            if clip.snr is None:
-                speak(clip.text, clip.voice, path)
-            else:
-                clean = Path(clip.path.rsplit("-", 1)[0] + ".wav")
-                if not clean.exists():
-                    speak(clip.text, clip.voice, clean)
-                add_noise(clean, path, clip.snr, noise or "whitenoise", seed + n)
+        try:
+            if not path.exists():
+                if clip.snr is None:
+                    speak(clip.text, clip.voice, path)
+                else:
+                    clean = Path(clip.path.rsplit("-", 1)[0] + ".wav")
+                    if not clean.exists():
+                        speak(clip.text, clip.voice, clean)
+                    add_noise(clean, path, clip.snr, noise or "whitenoise", seed + n)
+        except subprocess.CalledProcessError as exc:
+            # festival crashes on a few texts; such a clip is left out (and counted)
+            _LOG.warning("%s could not say %r: %s", clip.voice, clip.text, exc)
+            return None
         seconds = len(read_wav(path)) / RATE
         return Clip(**{**asdict(clip), "seconds": seconds})
 
@@ -227,7 +235,10 @@ def build(
     clean_jobs = [j for j in clean_first if j[0].snr is None]
     noisy_jobs = [j for j in clean_first if j[0].snr is not None]
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        clips = list(pool.map(make, clean_jobs)) + list(pool.map(make, noisy_jobs))
+        made = list(pool.map(make, clean_jobs)) + list(pool.map(make, noisy_jobs))
+    clips = [c for c in made if c is not None]
+    if len(clips) < len(made):
+        _LOG.warning("%d clip(s) could not be synthesized", len(made) - len(clips))
     with (out_dir / "manifest.jsonl").open("w", encoding="utf-8") as handle:
         for clip in clips:
             handle.write(json.dumps(asdict(clip), ensure_ascii=False) + "\n")
