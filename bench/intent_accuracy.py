@@ -150,8 +150,8 @@ def write_section(text: str, engine: str) -> None:
         f"{SECTION}\n\nMeasured {today} with `python -m bench.intent_accuracy --write` "
         f"(engine: {engine}; every top-level intent live, as `haven detect` runs). "
         "Acceptance means intent and slots right; a miss is a rejection or a wrong answer. "
-        "espeak-ng and flite voices were used to choose the rejection settings; festival "
-        f"voices were never looked at while tuning.\n\n{text}\n"
+        "espeak-ng and flite voices were used to choose the rejection settings; no setting "
+        f"was chosen from the festival voices' results.\n\n{text}\n"
     )
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     if SECTION in old:
