@@ -233,10 +233,37 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The live loop is being wired; until then, text mode with a clear note."""
-    if not args.text:
-        _err("haven: hands-free listening is not in this build yet; starting text mode.")
+    """The live loop; with no microphone, a clear message and text mode instead."""
+    if args.text:
+        return cmd_text(args)
+    from .errors import NoDeviceError
+    from .live import no_microphone_message, run_live
+
+    settings = _settings(args)
+    library = _library(args, settings)
+    data_dir = _data_dir(args)
+    try:
+        with datadir.InstanceLock(data_dir):
+            return run_live(args, library, settings, data_dir, _out, _err)
+    except NoDeviceError as exc:
+        _err(no_microphone_message(exc))
     return cmd_text(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Two synthesized partners and Haven, through the real hearing."""
+    import tempfile
+
+    from .live import run_demo
+
+    settings = _settings(args) if args.data_dir else Settings()
+    library = _library(args, settings)
+    if args.data_dir:
+        data_dir = _data_dir(args)
+        with datadir.InstanceLock(data_dir):
+            return run_demo(library, settings, data_dir, args.speed, _out, _err)
+    with tempfile.TemporaryDirectory(prefix="haven-demo-") as tmp:
+        return run_demo(library, settings, datadir.prepare(Path(tmp)), args.speed, _out, _err)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -351,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="with --text: JSON events")
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--start", default=None, help=argparse.SUPPRESS)
+    p = add("demo", cmd_demo, "two synthesized partners show what Haven does (no audio needed)")
+    p.add_argument("--speed", type=float, default=1.0, help="faster than real time, like 3")
     p = add("text", cmd_text, "a typed conversation, same engine, no audio")
     p.add_argument("--json", action="store_true", help="one JSON object per event")
     p.add_argument("--seed", type=int, default=None, help="fix the choice of phrasings")
@@ -377,8 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("forget", cmd_forget, "delete sessions from the log for good")
     p.add_argument("--last", action="store_true", help="only the newest session")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    from . import cli_train
+    from . import cli_hearing, cli_train
 
+    cli_hearing.register(sub)
     cli_train.register(sub)
     return parser
 

@@ -1,31 +1,195 @@
-"""``haven run``: the live loop, or a clear fallback to text mode."""
+"""``haven run`` and ``haven demo``: wiring the live loop, or a clear fallback.
+
+This is where the audio stack is built: microphone (or scripted partners), VAD and
+recognizer, engine and log, TTS and speaker. Everything is a context manager and
+closed in reverse order; SIGTERM and Ctrl-C end the loop within a second.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
+import random
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
+from .app import Heard, LiveLoop, Notice
+from .clock import Clock, SystemClock
 from .config import Settings
+from .engine import Engine
+from .errors import NoDeviceError
+from .events import Event, IntentHeard
+from .hearing import GrammarHearing
+from .library import Library
+from .log import SessionLog
+from .logkeeper import LogKeeper
+from .schedule import Scheduler
+from .session import Session
+from .stt.base import Recognizer
+from .textmode import event_text
 
 _LOG = logging.getLogger(__name__)
+Out = Callable[[str], None]
+
+
+def describe(item: Event | Notice | Heard) -> str | None:
+    """A console line for what the loop shows."""
+    if isinstance(item, Notice):
+        return f"  {item.text}"
+    if isinstance(item, Heard):
+        if item.crisis:
+            return "  (heard words of danger)"
+        if item.match is None:
+            return f"  (not for me: {item.text!r})" if item.text else None
+        ms = (item.decided - item.end_of_speech) * 1000
+        return f"  (heard: {item.match.intent} in {ms:.0f} ms)"
+    if isinstance(item, IntentHeard):
+        return None  # shown with its timing as Heard
+    return event_text(item)
+
+
+def create_recognizer(library: Library, settings: Settings) -> Recognizer:
+    """The recognizer the settings ask for (pocketsphinx, the embedded default)."""
+    from .stt import recognizer_for
+
+    return recognizer_for(library, settings)
+
+
+def _session(
+    library: Library, settings: Settings, clock: Clock, data_dir: Path, mode: str, err: Out
+) -> Session:
+    logs = LogKeeper(
+        lambda: SessionLog.in_data_dir(data_dir),
+        mode,
+        on_problem=lambda m: err(f"warning: {m}; Haven keeps going without the log"),
+    )
+    engine = Engine(library, settings, clock, random.Random())
+    return Session(engine, logs, lambda e: None, Scheduler(settings.schedule(), clock.now()))
+
+
+@contextmanager
+def _signals(loop: LiveLoop) -> Iterator[None]:
+    """SIGTERM ends the loop cleanly (Ctrl-C too, as KeyboardInterrupt)."""
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        loop.stop()
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def run_live(
     args: argparse.Namespace,
+    library: Library,
     settings: Settings,
     data_dir: Path,
-    out: Callable[[str], None],
-    err: Callable[[str], None],
-    text_mode: Callable[[argparse.Namespace], int],
+    out: Out,
+    err: Out,
 ) -> int:
-    """Start hands-free listening; with ``--text`` or no microphone, run text mode."""
-    if args.text:
-        return text_mode(args)
-    err(
-        "haven: hands-free listening is not available in this build yet; "
-        "starting text mode instead (type what you would say)."
+    """Listen on the microphone and guide, until Ctrl-C or SIGTERM."""
+    from .mic import MicSource
+    from .speaker import Speaker
+    from .tts import Synthesizer
+
+    def open_mic() -> MicSource:
+        return MicSource(settings.input_device or None)
+
+    with ExitStack() as stack:
+        first = open_mic()  # fails here, clearly, when there is no microphone
+        first.close()
+        out(f"Listening on {first.device.name!r}. Say \"{settings.wake_name}, what can I say\", "
+            "or \"we need a pause\" at any time. Ctrl-C ends.")
+        recognizer = stack.enter_context(create_recognizer(library, settings))
+        synth = stack.enter_context(
+            Synthesizer(settings.voice or None, settings.rate, settings.volume)
+        )
+        speaker = stack.enter_context(
+            Speaker(synth, settings.output_device or None, lambda text: None)
+        )
+        session = stack.enter_context(
+            _session(library, settings, SystemClock(), data_dir, "run", err)
+        )
+        hearing = GrammarHearing(recognizer, library.intents, library.safety, settings.wake_name)
+        loop = stack.enter_context(
+            LiveLoop(session, speaker, hearing, open_mic, lambda item: _print(out, item))
+        )
+        with _signals(loop):
+            try:
+                loop.run()
+            except KeyboardInterrupt:
+                out("Goodbye.")
+    return 0
+
+
+def _print(out: Out, item: Event | Notice | Heard) -> None:
+    line = describe(item)
+    if line is not None:
+        out(line)
+
+
+def no_microphone_message(exc: NoDeviceError) -> str:
+    """What `haven run` says before falling back to typing."""
+    return (
+        f"haven: {exc}. Starting text mode instead: type what you would say "
+        "(`haven run --text` does this directly; `haven devices` lists what is connected)."
     )
-    args.json = getattr(args, "json", False)
-    return text_mode(args)
+
+
+def run_demo(
+    library: Library, settings: Settings, data_dir: Path, speed: float, out: Out, err: Out
+) -> int:
+    """Two synthesized partners and Haven, through the real hearing and engine."""
+    from .demo import ScriptedPartners, SkippingClock, TimelineSpeaker, scenario
+    from .tts import Synthesizer
+
+    names = (settings.partner_a, settings.partner_b)
+    if names == ("Partner A", "Partner B"):
+        names = ("Sam", "Alex")
+    settings = replace(settings, partner_a=names[0], partner_b=names[1])
+    clock = SkippingClock()
+    started = time.monotonic()
+
+    def stamp() -> str:
+        return f"[{time.monotonic() - started:5.1f}s]"
+
+    with ExitStack() as stack:
+        recognizer = stack.enter_context(create_recognizer(library, settings))
+        synth = stack.enter_context(Synthesizer(settings.voice or None, settings.rate))
+        speaker = TimelineSpeaker(synth, speed, lambda text: out(f"{stamp()} Haven: {text}"))
+        partners = ScriptedPartners(
+            scenario(*names), speaker, clock, speed,
+            lambda line: out(f"{stamp()} {line.who}: {line.text}"),
+            lambda minutes: out(f"{stamp()}   ... {minutes:.0f} minutes later ..."),
+        )  # fmt: skip
+        session = stack.enter_context(_session(library, settings, clock, data_dir, "demo", err))
+        hearing = GrammarHearing(recognizer, library.intents, library.safety, settings.wake_name)
+
+        def show(item: Event | Notice | Heard) -> None:
+            from .events import Say
+
+            if isinstance(item, Say):
+                partners.prompt_said(item.prompt)
+                return
+            line = describe(item)
+            if line is not None:
+                out(f"{stamp()} {line}")
+
+        loop = stack.enter_context(
+            LiveLoop(session, speaker, hearing, partners.open, show, end_when_source_ends=True)
+        )
+        with _signals(loop):
+            loop.run()
+    if not partners.finished.is_set():
+        err("haven demo: the scenario did not run to its end")
+        return 1
+    out("Demo finished.")
+    return 0
+
