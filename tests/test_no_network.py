@@ -90,3 +90,16 @@ def test_text_mode_log_and_speech_rendering_work_offline(
         done = haven(env, "--data-dir", str(data), *args)
         assert "blocked" not in done.stderr, (args, done.stderr)
     assert not log.exists() or not log.read_text(), log.read_text()
+
+
+def test_recognizer_decodes_offline(guarded: tuple[dict[str, str], Path], tmp_path: Path) -> None:
+    env, log = guarded
+    clip = tmp_path / "pause.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(clip), "We need a pause."],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    ran = haven(env, "detect", "--json", str(clip))
+    assert ran.returncode == 0, ran.stderr
+    assert '"intent": "pause"' in ran.stdout
+    assert not log.exists() or not log.read_text(), log.read_text()
