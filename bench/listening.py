@@ -46,7 +46,7 @@ CONDITIONS = [("clean", "", 0.0)] + [
 def _scene(clip: np.ndarray, kind: str, snr: float, babble_src: list[np.ndarray],
            rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
     speech = augment.set_level(trim(clip), float(rng.uniform(-28, -16)))
-    lead, tail = int(RATE * rng.uniform(0.8, 1.5)), int(RATE * 0.8)
+    lead, tail = int(RATE * rng.uniform(2.0, 2.6)), int(RATE * 0.8)
     audio = np.zeros(lead + len(speech) + tail)
     audio[lead : lead + len(speech)] = speech
     level = augment.rms(speech)

@@ -58,13 +58,23 @@ class Head:
     """Fire when the best non-"none" probability reaches this."""
 
     def best(self, windows: np.ndarray) -> tuple[str, float, int]:
-        """(label, score, index of the window) of the strongest non-"none" class."""
+        """(label, score, index of the window) of the strongest non-"none" class.
+
+        ``windows`` are consecutive (80 ms apart); a class scores the lower of two
+        neighbouring windows, best pair kept: a real phrase holds for several frames,
+        a chance match rarely does.
+        """
         if not len(windows):
             return self.labels[0], 0.0, -1
         probs = self.mlp.probabilities(windows)[:, 1:]
+        if len(probs) >= 2:
+            probs = np.minimum(probs[:-1], probs[1:])
+            shift = 1
+        else:
+            shift = 0
         flat = int(np.argmax(probs))
         row, col = divmod(flat, probs.shape[1])
-        return self.labels[col + 1], float(probs[row, col]), row
+        return self.labels[col + 1], float(probs[row, col]), row + shift
 
 
 def save_head(path: Path, head: Head) -> None:

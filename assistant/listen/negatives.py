@@ -37,7 +37,7 @@ def held_out(text: str, share: float = 0.2) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < share
 
 
-def split_sentences(text: str, min_words: int = 3, max_words: int = 22) -> Iterator[str]:
+def split_sentences(text: str, min_words: int = 3, max_words: int = 16) -> Iterator[str]:
     """Speakable sentences of a block of prose: plain letters and punctuation only."""
     flat = " ".join(text.split())
     for piece in _SENTENCE_END.split(flat):

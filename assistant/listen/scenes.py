@@ -19,6 +19,9 @@ RATE = 16000
 SceneKind = Literal["wake", "pause", "reply", "negative", "haven", "noise"]
 MIN_LEAD = 2.1
 """Seconds of audio before the end of speech, so a full window exists there."""
+PRE_SPEECH = 1.8
+"""Seconds of audio before the start of speech, so full windows exist right after it
+(a live stream always has past audio; a scene must too, or the wake phrase has no window)."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,13 @@ def build_scene(
         speech = augment.reverb(speech, rng)
     speech = augment.set_level(speech, float(rng.uniform(-34, -12)))
     level = augment.rms(speech)
-    lead = max(float(rng.uniform(0.35, 1.4)), MIN_LEAD - len(speech) / RATE)
+    lead = max(float(rng.uniform(0.35, 1.4)), MIN_LEAD - len(speech) / RATE, PRE_SPEECH)
     tail = float(rng.uniform(0.5, 0.8))
     n_lead, n_tail = int(RATE * lead), int(RATE * tail)
     total = n_lead + len(speech) + n_tail
     audio = np.zeros(total)
     audio[n_lead : n_lead + len(speech)] = speech
-    if room.talk and rng.random() < 0.3 and n_lead > RATE * 0.6:
+    if room.talk and rng.random() < 0.3:
         other = augment.set_level(room.talk[int(rng.integers(len(room.talk)))], float(
             rng.uniform(-36, -14)))
         stop = n_lead - int(RATE * rng.uniform(0.3, 0.6))
@@ -146,7 +149,7 @@ def _background(
 
 def noise_scene(room: Room, rng: np.random.Generator, validation: bool) -> Scene:
     """A few seconds of noise, babble or Haven talking, with no one addressing Haven."""
-    n = int(RATE * rng.uniform(2.6, 4.0))
+    n = int(RATE * rng.uniform(3.6, 5.0))
     audio = np.zeros(n)
     level = 32767 * 10 ** (rng.uniform(-34, -14) / 20)
     draw = rng.random()
@@ -162,6 +165,6 @@ def noise_scene(room: Room, rng: np.random.Generator, validation: bool) -> Scene
     else:
         audio += augment.babble(room.talk, n, rng) * level * 0.5
         condition = "babble"
-    start = float(rng.uniform(0.2, 0.8))
+    start = float(rng.uniform(PRE_SPEECH, PRE_SPEECH + 0.6))
     return Scene(augment.to_int16(audio, rng), "noise", "", start, n / RATE - 0.55, -1.0,
                  validation, condition)

@@ -58,11 +58,12 @@ class Size:
 SIZES = {
     "small": Size(wake=160, pause=200, reply=30, couple_voices=1, fortunes=150, prompts=60,
                   noise=40, epochs=8),
-    "full": Size(wake=1500, pause=1600, reply=260, couple_voices=3, fortunes=2400, prompts=330,
+    "full": Size(wake=1300, pause=1400, reply=220, couple_voices=3, fortunes=2300, prompts=330,
                  noise=250, epochs=12),
 }
-RECALL_GOALS = {"wake": 0.95, "pause": 0.97, "reply": 0.9}
-"""Validation recall each head's threshold must keep (the pause is tuned for recall)."""
+FA_BUDGET = {"wake": 2.5, "pause": 5.0, "reply": 2.5}
+"""Validation false fires per hour each head's threshold allows (the pause, tuned for
+recall, gets the most; the lead confirms it with the grammar)."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def _regions(head: str, scene: Scene, emb: np.ndarray,
     end = _frames_in(emb, scene.end + END_SPAN[0] - 0.05, scene.end + END_SPAN[1] + 0.05)
     if head == scene.kind:
         return end, empty
-    inner = _frames_in(emb, scene.start + 1.0, scene.end - 0.3, stride=3)
+    inner = _frames_in(emb, scene.start + 0.5, scene.end + END_SPAN[1])
     return empty, np.union1d(end, inner)
 
 
@@ -232,11 +233,12 @@ def _stack(emb: np.ndarray, frames: np.ndarray) -> np.ndarray:
         (0, FRAMES, emb.shape[1]), dtype=np.float32)
 
 
-def pick_threshold(pos: np.ndarray, neg: np.ndarray, recall: float) -> float:
-    """Lowest of: no validation false fire, and keeping ``recall``; never below 0.3."""
-    no_fires = max(0.5, float(neg.max()) + 1e-3 if len(neg) else 0.5)
-    keep = float(np.sort(pos)[int((1 - recall) * len(pos))]) if len(pos) else 0.5
-    return float(min(0.99, max(0.3, min(no_fires, keep))))
+def pick_threshold(neg: np.ndarray, hours: float, budget: float) -> float:
+    """Lowest threshold (at least 0.5) with at most ``budget`` validation fires per hour."""
+    allowed = int(budget * hours)
+    ranked = np.sort(neg)[::-1]
+    above = float(ranked[allowed]) + 1e-4 if len(ranked) > allowed else 0.0
+    return float(min(0.999, max(0.5, above)))
 
 
 def fit_head(name: str, kind: str, labels: tuple[str, ...], scenes: Sequence[Scene],
@@ -266,7 +268,7 @@ def fit_head(name: str, kind: str, labels: tuple[str, ...], scenes: Sequence[Sce
             neg_scores.append(score)
             neg_hours += (scene.end - scene.start + 0.5) / 3600
     pos_arr, neg_arr = np.array(pos_scores), np.array(neg_scores)
-    threshold = pick_threshold(pos_arr, neg_arr, RECALL_GOALS[name])
+    threshold = pick_threshold(neg_arr, neg_hours, FA_BUDGET[name])
     hits = (pos_arr >= threshold) & np.array(right, dtype=bool)
     metrics = {
         "train_windows": len(x),
