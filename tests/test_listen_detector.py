@@ -119,6 +119,9 @@ def test_small_detectors_stream_and_decide(trained: Path, tmp_path: Path) -> Non
         assert set(scores) == {"wake", "pause", "reply"}
         assert scores["pause"][1] > scores["wake"][1]
         assert det.cpu_per_audio_second < 0.15
+    with Detectors.from_dir(trained, thresholds={"pause": 0.0, "wake": 1.01}) as det:
+        found = _utterance(det, clip)
+        assert "armed:pause" in found and "wake:wake" not in found
 
 
 @pytest.mark.skipif(not (SHIPPED / "detectors" / "manifest.json").exists(),

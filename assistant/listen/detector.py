@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -152,22 +152,35 @@ class Detectors:
     stream's own (``AudioChunk.timestamp``).
     """
 
-    def __init__(self, heads: Sequence[Head], embedder: SpeechEmbedder | None = None) -> None:
-        self.heads = tuple(heads)
-        """The heads, in file order."""
+    def __init__(
+        self,
+        heads: Sequence[Head],
+        embedder: SpeechEmbedder | None = None,
+        thresholds: Mapping[str, float] | None = None,
+    ) -> None:
+        overrides = dict(thresholds or {})
+        self.heads = tuple(
+            replace(h, threshold=overrides[h.name]) if h.name in overrides else h for h in heads
+        )
+        """The heads, in file order (thresholds as trained unless overridden by name)."""
         self._embedder = embedder or SpeechEmbedder(threads=1)
         self._stream = EmbeddingStream(self._embedder)
         self._lock = threading.Lock()
 
     @classmethod
-    def from_dir(cls, models_dir: Path) -> Detectors:
-        """Load every head the manifest in ``models_dir/detectors`` lists."""
+    def from_dir(
+        cls, models_dir: Path, thresholds: Mapping[str, float] | None = None
+    ) -> Detectors:
+        """Load every head the manifest in ``models_dir/detectors`` lists.
+
+        ``thresholds`` overrides trained thresholds by head name ("wake", "pause", "reply").
+        """
         doc = read_manifest(models_dir)
         folder = detectors_dir(models_dir)
         heads = [load_head(folder / str(info["file"])) for info in doc["detectors"].values()]
         if not heads:
             raise ModelError(f"{folder}: the manifest lists no detectors; {TRAIN_HINT}")
-        return cls(heads)
+        return cls(heads, thresholds=thresholds)
 
     def __enter__(self) -> Detectors:
         return self
