@@ -48,6 +48,11 @@ PAUSE_VARIANTS = (
 """Close variants also trained (all accepted by the pause intent)."""
 PAUSE_LEADS_TRAIN = ("", "", "", "hold on,", "wait,")
 PAUSE_LEADS_TEST = ("", "sorry,", "stop,")
+LEAD_INS = ("okay", "look", "honestly", "hey", "please", "um", "you know what", "listen",
+            "I think", "right now", "babe", "no", "alright", "just")
+"""Words said before a pause phrasing in training (as a separate piece, spoken on its own),
+so the detector learns to ignore whatever comes first. Never "sorry" or "stop": those are
+the benchmark's."""
 """Lead-ins the benchmark uses: "sorry" and "stop" are never trained."""
 REPLY_INTENTS = ("done", "repeat", "resume", "yes", "no", "extend")
 """The step replies live without the wake phrase (labels of the reply detector)."""

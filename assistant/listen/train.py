@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .corpus import REPLY_INTENTS, Phrases, build_phrases
+from .corpus import LEAD_INS, REPLY_INTENTS, Phrases, build_phrases
 from .detector import END_SPAN, FRAMES, WAKE_SPAN, Head, save_head
 from .features import RATE, SpeechEmbedder, end_sample
 from .manifest import RECIPE, data_hash, detectors_dir, write_manifest
@@ -140,14 +140,20 @@ def plan(phrases: Phrases, size: Size, seed: int, haven: Voice) -> list[_Item]:
         wake = pick(phrases.wake)
         texts = (wake, pick(phrases.commands_train)) if rng.random() < 0.8 else (wake,)
         items.append(_Item(texts, _voice(rng, haven), "wake", "wake", bool(rng.random() < 0.15)))
+    couple = couple_sentences()
     for _ in range(size.pause):
-        items.append(_Item((pick(phrases.pause),), _voice(rng, haven), "pause", "pause",
-                           bool(rng.random() < 0.15)))
+        phrase, draw = pick(phrases.pause), rng.random()
+        said: tuple[str, ...] = (phrase,)
+        if draw < 0.25:
+            said = (pick(LEAD_INS), phrase)
+        elif draw < 0.4:
+            said = (pick(couple), phrase)
+        items.append(_Item(said, _voice(rng, haven), "pause", "pause", bool(rng.random() < 0.15)))
     for label in REPLY_INTENTS:
         for _ in range(size.reply):
             items.append(_Item((pick(phrases.replies[label]),), _voice(rng, haven), "reply", label,
                                bool(rng.random() < 0.15)))
-    for text in couple_sentences():
+    for text in couple:
         for _ in range(size.couple_voices):
             items.append(_Item((text,), _voice(rng, haven), "negative", "", _val_text(text)))
     fortunes = fortune_sentences("train")
