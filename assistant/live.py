@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
-from .app import Heard, LiveLoop, Notice
+from .app import Heard, Hearing, LiveLoop, Notice
 from .clock import Clock, SystemClock
 from .config import Settings
 from .engine import Engine
@@ -58,6 +58,11 @@ def create_recognizer(library: Library, settings: Settings) -> Recognizer:
     from .stt import recognizer_for
 
     return recognizer_for(library, settings)
+
+
+def create_hearing(library: Library, settings: Settings, recognizer: Recognizer) -> Hearing:
+    """The listening the live loop, the demo, the soak and the benchmarks all use."""
+    return GrammarHearing(recognizer, library.intents, library.safety, settings.wake_name)
 
 
 def _session(
@@ -117,7 +122,7 @@ def run_live(
         session = stack.enter_context(
             _session(library, settings, SystemClock(), data_dir, "run", err)
         )
-        hearing = GrammarHearing(recognizer, library.intents, library.safety, settings.wake_name)
+        hearing = create_hearing(library, settings, recognizer)
         loop = stack.enter_context(
             LiveLoop(session, speaker, hearing, open_mic, lambda item: _print(out, item))
         )
@@ -170,7 +175,7 @@ def run_demo(
             lambda minutes: out(f"{stamp()}   ... {minutes:.0f} minutes later ..."),
         )  # fmt: skip
         session = stack.enter_context(_session(library, settings, clock, data_dir, "demo", err))
-        hearing = GrammarHearing(recognizer, library.intents, library.safety, settings.wake_name)
+        hearing = create_hearing(library, settings, recognizer)
 
         def show(item: Event | Notice | Heard) -> None:
             from .events import Say
