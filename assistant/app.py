@@ -51,13 +51,25 @@ class Heard:
     """``time.monotonic()`` when the decision was made."""
     crisis: bool = False
     """Crisis words were heard."""
+    via: str = ""
+    """How it reached Haven: "wake" (after the wake phrase), "armed" (the always-armed
+    pause), "reply" (a reply the current step expects), "window" (just after a bare wake
+    phrase) or "" (the grammar alone)."""
+    at: float = 0.0
+    """Stream time (seconds since listening began) of the end of the speech."""
 
 
 class Hearing(Protocol):
     """Turns audio into decisions. Called from the listening thread only."""
 
-    def feed(self, chunk: AudioChunk, allowed: frozenset[str]) -> list[Heard]:
-        """Take one chunk; return the utterances that ended in it."""
+    def feed(
+        self, chunk: AudioChunk, allowed: frozenset[str], expected: frozenset[str] = frozenset()
+    ) -> list[Heard]:
+        """Take one chunk; return the utterances that ended in it.
+
+        ``allowed`` is every intent that does something now; ``expected`` the replies the
+        current step waits for (a listener may take those without the wake phrase).
+        """
         ...
 
     def reset(self) -> None:
@@ -112,6 +124,7 @@ class LiveLoop:
         self._inbox: queue.Queue[Heard | Notice | None] = queue.Queue()
         self._stopping = threading.Event()
         self._allowed = frozenset(session.engine.allowed_intents())
+        self._expected = frozenset(session.engine.expected_intents())
         self._source: AbstractContextManager[Iterable[AudioChunk]] | None = None
         self._listen = threading.Thread(target=self._listen_loop, name="haven-listen")
         self.decisions: list[Heard] = []
@@ -158,6 +171,7 @@ class LiveLoop:
                     self._stopping.set()
             self.session.tick()
             self._allowed = frozenset(self.session.engine.allowed_intents())
+            self._expected = frozenset(self.session.engine.expected_intents())
 
     def _next_item(self) -> Heard | Notice | None:
         deadline = self.session.next_deadline()
@@ -202,7 +216,9 @@ class LiveLoop:
                     attempt = 0
                     self._hearing.reset()
                     for chunk in self._chunks(source):
-                        for heard in self._hearing.feed(chunk, self._live_intents()):
+                        live = self._live_intents()
+                        expected = self._expected & live
+                        for heard in self._hearing.feed(chunk, live, expected):
                             if heard.match is None or self._accept(heard):
                                 self._inbox.put(heard)
                 if self._stopping.is_set():

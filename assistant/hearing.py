@@ -45,8 +45,10 @@ class GrammarHearing:
         """Forget any utterance in progress."""
         self._endpointer = Endpointer(self._vad)
 
-    def feed(self, chunk: AudioChunk, allowed: frozenset[str]) -> list[Heard]:
-        """Take one chunk; decide each utterance that ended in it."""
+    def feed(
+        self, chunk: AudioChunk, allowed: frozenset[str], expected: frozenset[str] = frozenset()
+    ) -> list[Heard]:
+        """Take one chunk; decide each utterance that ended in it (``expected`` unused)."""
         heard = []
         for utterance in self._endpointer.feed(chunk):
             chunk_end = chunk.timestamp + chunk.seconds
