@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 from .errors import AudioError
 
@@ -49,16 +50,39 @@ class AudioChunk:
 
 
 def to_mono16k(samples: np.ndarray, rate: int) -> np.ndarray:
-    """Mix down to mono and resample to 16 kHz (linear interpolation), as int16."""
+    """Mix down to mono and resample to 16 kHz (band-limited, with soxr), as int16."""
     data = samples.astype(np.float64)
     if data.ndim == 2:
         data = data.mean(axis=1)
     if rate != RATE and len(data):
-        n_out = round(len(data) * RATE / rate)
-        x_old = np.arange(len(data)) / rate
-        x_new = np.arange(n_out) / RATE
-        data = np.interp(x_new, x_old, data)
+        data = soxr.resample(data, rate, RATE, quality="HQ")
     return np.clip(np.round(data), -32768, 32767).astype(np.int16)
+
+
+class StreamResampler:
+    """Mono 16 kHz from blocks of a stream at another rate, with no seams between blocks.
+
+    Resampling each block on its own would click at every block edge; soxr keeps the
+    filter's state from one block to the next.
+    """
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        """The input rate (Hz)."""
+        self._stream = (
+            soxr.ResampleStream(rate, RATE, 1, dtype="float32", quality="HQ")
+            if rate != RATE
+            else None
+        )
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        """One block (int16, mono or (frames, channels)) -> 16 kHz mono int16."""
+        data = np.asarray(block, dtype=np.float32)
+        if data.ndim == 2:
+            data = data.mean(axis=1)
+        if self._stream is not None:
+            data = self._stream.resample_chunk(data)
+        return np.clip(np.round(data), -32768, 32767).astype(np.int16)
 
 
 def read_wav(path: Path) -> np.ndarray:
