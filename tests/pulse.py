@@ -15,6 +15,14 @@ Two things the recipe alone does not give:
 - PortAudio lists devices once, when it loads, so the fixture rescans after the server
   is up and again after it is gone.
 
+A device that vanishes: PulseAudio normally *rescues* a stream whose source is removed by
+moving it to another source (the sink's monitor, here), so the client never notices. A
+daemon started with ``PulseDaemon(directory, rescue_streams=False)`` kills the stream
+instead, as a device that is really gone does (an unplugged ALSA card); the stream must
+then be on a source that is not the default (``PULSE_SOURCE``), because a change of the
+default source moves streams regardless. :func:`remove_source` and :func:`restore_source`
+unload and re-create ``vmic`` under the same name.
+
 Without the ``pulseaudio`` tools the tests skip, unless ``HAVEN_REQUIRE_AUDIO=1`` (set by
 ``make test``), which turns the skip into a failure.
 """
@@ -107,10 +115,15 @@ def _alive(pid: int) -> bool:
 
 
 class PulseDaemon:
-    """Starts and always stops one daemon in ``directory`` (a context manager)."""
+    """Starts and always stops one daemon in ``directory`` (a context manager).
 
-    def __init__(self, directory: Path) -> None:
+    ``rescue_streams=False`` makes the daemon kill a stream whose device goes away
+    instead of moving it elsewhere (``rescue-streams = no`` in its daemon.conf).
+    """
+
+    def __init__(self, directory: Path, *, rescue_streams: bool = True) -> None:
         self.directory = directory
+        self.rescue_streams = rescue_streams
         self.server: PulseServer | None = None
         self._keepalive: subprocess.Popen[bytes] | None = None
 
@@ -141,6 +154,10 @@ class PulseDaemon:
         self.directory.chmod(0o700)
         config = self.directory / "pa.pa"
         config.write_text(_config(self.directory))
+        if not self.rescue_streams:  # read from $HOME/.config/pulse (HOME is the dir)
+            conf_dir = self.directory / ".config" / "pulse"
+            conf_dir.mkdir(parents=True, exist_ok=True)
+            (conf_dir / "daemon.conf").write_text("rescue-streams = no\n")
         log = self.directory / "pulse.log"
         env = self._env()
         started = subprocess.run(
@@ -299,21 +316,73 @@ def pulse_server() -> Iterator[PulseServer]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def start_playing_into_mic(wav_path: Path) -> subprocess.Popen[bytes]:
-    """Start ``paplay --device=vsink wav_path``: the virtual microphone hears it."""
+def start_playing_into_mic(
+    wav_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``paplay --device=vsink wav_path``: the virtual microphone hears it.
+
+    ``env`` points at a server other than this process's (see :meth:`PulseServer.env`).
+    """
     return subprocess.Popen(
         ["paplay", f"--device={SINK}", str(wav_path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
-def play_into_mic(wav_path: Path, timeout: float = 30.0) -> None:
+def play_into_mic(wav_path: Path, timeout: float = 30.0, env: dict[str, str] | None = None) -> None:
     """Play ``wav_path`` into the virtual microphone and wait until it has played."""
-    player = start_playing_into_mic(wav_path)
+    player = start_playing_into_mic(wav_path, env)
     _, err = player.communicate(timeout=timeout)
     if player.returncode != 0:
         raise RuntimeError(f"paplay failed ({player.returncode}): {err.decode(errors='replace')}")
+
+
+def pactl(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``pactl args`` (on the server ``env`` names, else this process's); its stdout."""
+    done = subprocess.run(
+        ["pactl", *args],
+        env=None if env is None else {**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pactl {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def source_exists(name: str = SOURCE, env: dict[str, str] | None = None) -> bool:
+    """Whether the server has a source called ``name``."""
+    rows = pactl("list", "short", "sources", env=env).splitlines()
+    return any(row.split("\t")[1:2] == [name] for row in rows)
+
+
+def remove_source(env: dict[str, str] | None = None) -> None:
+    """Unload the virtual microphone ``vmic``, as if it were unplugged."""
+    modules = pactl("list", "short", "modules", env=env).splitlines()
+    ids = [
+        row.split("\t")[0]
+        for row in modules
+        if "module-virtual-source" in row and f"source_name={SOURCE}" in row
+    ]
+    if not ids:
+        raise RuntimeError(f"no module-virtual-source for {SOURCE} is loaded")
+    for module in ids:
+        pactl("unload-module", module, env=env)
+
+
+def restore_source(env: dict[str, str] | None = None) -> None:
+    """Create the virtual microphone ``vmic`` again, under the same name."""
+    pactl(
+        "load-module",
+        "module-virtual-source",
+        f"source_name={SOURCE}",
+        f"master={SINK}.monitor",
+        env=env,
+    )
 
 
 class SinkRecorder:
