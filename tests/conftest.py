@@ -56,3 +56,10 @@ def run_haven(
 def data_dir(tmp_path: Path) -> Path:
     """A fresh data dir for one test."""
     return tmp_path / "haven-data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Markers registered here (pyproject.toml holds the others)."""
+    config.addinivalue_line(
+        "markers", "soak: the 30-minute soak run (a few minutes; deselect with -m 'not soak')"
+    )
