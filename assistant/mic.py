@@ -120,12 +120,12 @@ class MicSource:
             except queue.Empty:
                 if self._failed.is_set():
                     raise AudioError(
-                        f"microphone {self.device.name!r} stopped (disconnected?)"
+                        f"microphone {self.device.name!r} stopped; unplugged or switched off?"
                     ) from None
                 if time.monotonic() > deadline:
                     raise AudioError(
                         f"microphone {self.device.name!r} sent no audio for "
-                        f"{self._stall_seconds:g} s (disconnected?)"
+                        f"{self._stall_seconds:g} s; unplugged or switched off?"
                     ) from None
                 continue
             samples = to_mono16k(block, self.native_rate)
