@@ -52,9 +52,10 @@ from assistant.listen import augment
 from assistant.listen.corpus import PAUSE_PHRASES, WAKE_LEADS, build_phrases
 from assistant.listen.negatives import fortune_sentences
 from assistant.listen.scenes import trim
-from assistant.listen.synth import ClipCache, Voice, render_many
+from assistant.listen.synth import ClipCache, Voice, render, render_many
 from assistant.live import create_hearing, create_recognizer
 from assistant.sources import wav_chunks
+from assistant.stt.base import Recognition
 
 from .devset import ordinary_sentences
 
@@ -364,6 +365,8 @@ class Decision:
     """The intent, if any."""
     crisis: bool = False
     """Crisis words were heard."""
+    via: str = ""
+    """How it reached Haven (the hearing's ``Heard.via``)."""
 
 
 @dataclass
@@ -381,6 +384,8 @@ class SoakResult:
     chunk (while the file source still holds the audio it read)."""
     rss_peak_mb: float
     """Peak resident memory of the process."""
+    hearing: str = ""
+    """The hearing ``create_hearing`` gave (its class name)."""
     found: dict[int, Decision] = field(default_factory=dict)
     """Command index (in ``stream.commands``) -> the decision that found it."""
     false_accepts: list[Decision] = field(default_factory=list)
@@ -450,23 +455,28 @@ def hear(
     progress: Callable[[str], None] | None = None,
 ) -> SoakResult:
     """Feed the stream through the file source into the live loop's hearing."""
-    allowed = idle_intents(library, settings)
+    engine = Engine(library, settings, SystemClock(), random.Random(0))
+    allowed = frozenset(engine.allowed_intents())
+    expected = frozenset(engine.expected_intents())
     decisions: list[Decision] = []
     readings: list[tuple[float, float]] = []
     next_reading = warmup_s
     with create_recognizer(library, settings) as recognizer:
         hearing = create_hearing(library, settings, recognizer)
+        hearing_name = type(hearing).__name__
         gc.collect()
         started = time.monotonic()
         report_at = 60.0
         for chunk in wav_chunks(stream.path):
             chunk_end = chunk.timestamp + chunk.seconds
-            for heard in hearing.feed(chunk, allowed):
-                # decided - end_of_speech is on one clock, whichever the hearing uses
-                lag = min(max(heard.decided - heard.end_of_speech, 0.0), 15.0)
+            for heard in hearing.feed(chunk, allowed, expected):
+                if heard.at > 0:
+                    speech_end = heard.at
+                else:  # decided - end_of_speech is on one clock, whichever it is
+                    speech_end = chunk_end - min(max(heard.decided - heard.end_of_speech, 0), 15)
                 decisions.append(Decision(
-                    chunk_end, chunk_end - lag, heard.text,
-                    heard.match.intent if heard.match else None, heard.crisis,
+                    chunk_end, speech_end, heard.text,
+                    heard.match.intent if heard.match else None, heard.crisis, heard.via,
                 ))  # fmt: skip
             if chunk_end >= next_reading or chunk_end >= stream.seconds - 1e-6:
                 # read while the source still holds its audio, the last chunk included
@@ -478,7 +488,7 @@ def hear(
         wall = time.monotonic() - started
     if not readings:
         readings.append((stream.seconds, rss_mb()))
-    result = SoakResult(stream, decisions, wall, readings, peak_rss_mb())
+    result = SoakResult(stream, decisions, wall, readings, peak_rss_mb(), hearing_name)
     score(result)
     return result
 
@@ -522,6 +532,7 @@ def report(result: SoakResult, synth_s: float | None = None) -> str:
         f"| audio | {stream.seconds / 60:.1f} min: {len(talk)} sentences of ordinary talk "
         f"({talk_s / 60:.1f} min of speech), {len(commands)} commands |",
         f"| voices | {', '.join(stream.voices)} |",
+        f"| hearing | `{result.hearing}` (from `create_hearing`) |",
         f"| commands found | **{len(result.found)}/{len(commands)}** (addressed "
         f"{found_addr}/{len(addressed)}, pause phrasings {found_pause}/{len(pauses)}) |",
         "| decision after the command's end | "
@@ -529,6 +540,7 @@ def report(result: SoakResult, synth_s: float | None = None) -> str:
         f"| false accepts | **{len(result.false_accepts)}** = "
         f"{result.false_accepts_per_hour:.1f} per hour (budget {FALSE_ACCEPTS_PER_HOUR:g} "
         f"per hour: at most {budget} here) |",
+        f"| routes of the found commands | {_routes(result.found.values())} |",
         f"| crisis words heard | {len(crises)} |",
         f"| decisions returned | {len(result.decisions)} |",
         f"| hearing wall time | {result.wall_s / 60:.1f} min = "
@@ -540,12 +552,14 @@ def report(result: SoakResult, synth_s: float | None = None) -> str:
         f"| resident memory | {result.rss_warm_mb:.1f} MB after {WARMUP_S / 60:.0f} min, "
         f"{result.rss_end_mb:.1f} MB at the end: **growth {result.rss_growth_mb:+.1f} MB** "
         f"(limit {MAX_RSS_GROWTH_MB:g}), at most {result.rss_max_growth_mb:+.1f} MB at the "
-        f"{len(result.rss_readings)} readings between; peak {result.rss_peak_mb:.0f} MB |",
+        f"{len(result.rss_readings)} readings; the process's peak {result.rss_peak_mb:.0f} MB "
+        "(the file source reads the whole WAV at once) |",
     ]
     if result.missed:
         lines += ["", "Missed commands (and what was heard around them):", ""]
         for command in result.missed:
-            heard = "; ".join(f"{d.text!r} -> {d.intent}" for d in result.heard_near(command))
+            heard = "; ".join(f"{d.text!r} -> {d.intent}" + (f" ({d.via})" if d.via else "")
+                              for d in result.heard_near(command))
             lines.append(f"- {_clock(command.start)} {command.voice}: \"{command.text}\" "
                          f"({command.intent}); heard: {heard or 'nothing'}")
     if result.false_accepts:
@@ -553,13 +567,52 @@ def report(result: SoakResult, synth_s: float | None = None) -> str:
         for d in result.false_accepts:
             seg = result.said_at(d.speech_end)
             said = f"{seg.voice}: \"{seg.text}\"" if seg else "?"
-            lines.append(f"- {_clock(d.speech_end)} {said} -> heard {d.text!r} as {d.intent}")
+            via = f" ({d.via})" if d.via else ""
+            lines.append(f"- {_clock(d.speech_end)} {said} -> heard {d.text!r} as {d.intent}{via}")
     if crises:
         lines += ["", "Crisis words heard:", ""]
         for d in crises:
             seg = result.said_at(d.speech_end)
             lines.append(f"- {_clock(d.speech_end)} \"{seg.text if seg else '?'}\"")
     return "\n".join(lines)
+
+
+def _routes(decisions: Iterable[Decision]) -> str:
+    counts: dict[str, int] = {}
+    for d in decisions:
+        counts[d.via or "grammar"] = counts.get(d.via or "grammar", 0) + 1
+    return ", ".join(f"{via} {n}" for via, n in sorted(counts.items())) or "-"
+
+
+def diagnose(result: SoakResult, library: Library, settings: Settings) -> str:
+    """For each missed command, what the recognizer alone makes of it, all idle intents live:
+    its span cut from the stream (wake phrase and command), and the command re-spoken by
+    the same voice without the wake phrase."""
+    if not result.missed:
+        return ""
+    from assistant.audio import read_wav
+
+    allowed = idle_intents(library, settings)
+    by_name = {voice_name(v): v for v in voices()}
+    audio = read_wav(result.stream.path)
+    lines = ["Each missed command decoded alone by the recognizer (all idle intents live):", ""]
+    with create_recognizer(library, settings) as recognizer:
+        for command in result.missed:
+            span = audio[int((command.start - 0.3) * RATE) : int((command.end + 0.3) * RATE)]
+            whole = recognizer.decode(span, allowed)
+            bare = command.text.split(", ", 1)[-1]
+            alone = recognizer.decode(render(bare, by_name[command.voice]), allowed)
+            lines.append(
+                f"- \"{command.text}\": {_verdict(whole)}; without the wake phrase "
+                f"(\"{bare}\"): {_verdict(alone)}"
+            )
+    return "\n".join(lines)
+
+
+def _verdict(result: Recognition) -> str:
+    if result.accepted:
+        return f"accepted {result.text!r}"
+    return f"rejected ({result.reason}; open pass {result.open_text!r})"
 
 
 def commands_list(stream: Stream) -> str:
@@ -588,12 +641,14 @@ def write_section(path: Path, heading: str, text: str) -> None:
     path.write_text(new, encoding="utf-8")
 
 
-def section(result: SoakResult, synth_s: float | None, argv: Iterable[str]) -> str:
+def section(
+    result: SoakResult, synth_s: float | None, argv: Iterable[str], notes: str = ""
+) -> str:
     """The whole BENCHMARKS.md section."""
-    args = " ".join(argv)
+    command = " ".join(["python -m bench.soak", *argv, "--write"])
     return (
         f"{SECTION}\n\n"
-        f"Measured {date.today().isoformat()} with `python -m bench.soak {args}`"
+        f"Measured {date.today().isoformat()} with `{command}` (seed {result.stream.seed})"
         " (also `tests/test_soak.py`, in CI). One stream, built from the seed at run time: "
         "ordinary talk full of trigger words (every line of `bench/data/ordinary.txt` and "
         "held-out fortunes) with 0.5-2 s gaps over a pink-noise floor at "
@@ -606,6 +661,7 @@ def section(result: SoakResult, synth_s: float | None, argv: Iterable[str]) -> s
         "ends; any other decision with an intent is a false accept. 2-core machine shared "
         "with other jobs.\n\n"
         f"{report(result, synth_s)}\n"
+        + (f"\n{notes}\n" if notes else "")
     )
 
 
@@ -632,10 +688,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"built in {synth_s:.0f} s", flush=True)
         print(commands_list(stream), flush=True)
         result = hear(stream, library, settings, progress=lambda m: print(m, flush=True))
+        notes = diagnose(result, library, settings)
     print(report(result, synth_s))
+    if notes:
+        print("\n" + notes)
     if args.write:
         shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--write"]
-        write_section(ROOT / "BENCHMARKS.md", SECTION, section(result, synth_s, shown))
+        write_section(ROOT / "BENCHMARKS.md", SECTION, section(result, synth_s, shown, notes))
         print("wrote the Soak section of BENCHMARKS.md")
     return 0
 
