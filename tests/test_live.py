@@ -1,14 +1,23 @@
 """`haven run` on a real (virtual) audio device, and `haven demo` to its end.
 
-A user-mode PulseAudio daemon gives a virtual microphone that hears whatever is
-played into the virtual speaker; Haven speaks into a second sink. (A pause said *over*
-Haven's voice is not yet heard reliably by the grammar recognizer, and Haven's own
-voice fed back at full level was once taken for "pause": both are open work for the
-listening issue; the demo shows barge-in on its timeline speaker.)
+A user-mode PulseAudio daemon (``tests/pulse.py``) gives a virtual microphone that hears
+whatever is played into the virtual speaker ``vsink``: that is where the partners'
+synthesized voices go. Haven speaks into a null sink of its own, ``hsink``, whose monitor
+is recorded, so a test knows when Haven's voice is actually going out.
+
+- Barge-in: "start check-in", then, once Haven's welcome is audibly playing, "we need a
+  pause" from the other partner (a different synthesizer). The prompt is cut off and the
+  pause begins, on the console and in the log. Two voice pairs (espeak-ng and flite).
+- Haven's own voice leaking back into the microphone 20 dB down (``module-loopback``
+  from ``hsink``'s monitor into ``vsink``): over the whole welcome and first prompt,
+  Haven acts on nothing it said itself.
+
+Open (not asserted, see the leak test's docstring): a pause said *over* the leaked voice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -17,20 +26,32 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from assistant.audio import write_wav
-from assistant.tts import Synthesizer
+from assistant.audio import read_wav, write_wav
 from tests.conftest import ROOT, run_haven
-from tests.pulse import PulseServer, play_into_mic
+from tests.pulse import RATE, SINK, PulseServer, play_into_mic
+
+HAVEN_SINK = "hsink"
+"""The null sink Haven speaks into (``PULSE_SINK``)."""
 
 
 def speech(path: Path, text: str, voice: str = "en-us+m3") -> Path:
-    with Synthesizer(voice, 160) as synth:
-        audio = np.asarray(synth.render(text), dtype=np.int16)
-    pad = np.zeros(8000, dtype=np.int16)
+    """``text`` spoken by ``voice`` (an espeak-ng voice, or ``flite-NAME``), padded, 16 kHz."""
+    raw = path.with_suffix(".raw.wav")
+    if voice.startswith("flite-"):
+        cmd = ["flite", "-voice", voice.removeprefix("flite-"), "-t", text, "-o", str(raw)]
+    else:
+        cmd = ["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    audio = read_wav(raw)
+    raw.unlink()
+    pad = np.zeros(RATE // 2, dtype=np.int16)
     write_wav(path, np.concatenate([pad, audio, pad]))
     return path
 
@@ -66,57 +87,272 @@ class Console:
         while not self._queue.empty():
             self.lines.append(self._queue.get())
 
+    def heard(self) -> list[str]:
+        """The intents acted on, in order."""
+        return [line.split("heard: ")[1].split()[0] for line in self.lines if "(heard:" in line]
 
-def test_run_on_a_virtual_device_hears_guides_and_shuts_down_cleanly(
-    pulse_server: PulseServer, tmp_path: Path
-) -> None:
-    start = speech(tmp_path / "start.wav", "Start check-in.")
+
+class MonitorRecorder:
+    """Records a sink's monitor with ``parec`` in 10 ms blocks, each with its arrival time.
+
+    Like ``tests.pulse.SinkRecorder``, for any sink (Haven's own here). Its reader thread
+    is ``monitor-recorder``; a context manager.
+    """
+
+    BLOCK = RATE // 100
+
+    def __init__(self, sink: str) -> None:
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self._lock = threading.Lock()
+        self._proc = subprocess.Popen(
+            ["parec", f"--device={sink}.monitor", "--latency-msec=10", f"--rate={RATE}",
+             "--channels=1", "--format=s16le", "--raw"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._read, name="monitor-recorder")
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        while data := self._proc.stdout.read(2 * self.BLOCK):
+            block = np.frombuffer(data, dtype="<i2")
+            with self._lock:
+                self.blocks.append((time.monotonic(), block))
+
+    def loud_times(self, threshold: int = 500) -> list[float]:
+        """Arrival times of blocks whose peak exceeds ``threshold``."""
+        with self._lock:
+            return [at for at, block in self.blocks if int(np.abs(block).max()) > threshold]
+
+    def wait_for_sound(self, after: float, timeout: float = 30.0) -> float:
+        """The arrival time of the first loud block after ``after`` (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loud = [at for at in self.loud_times() if at > after]
+            if loud:
+                return loud[0]
+            time.sleep(0.02)
+        raise AssertionError(f"{self!r}: no sound within {timeout:g} s")
+
+    def wait_for_quiet(self, seconds: float, timeout: float = 60.0) -> float:
+        """Wait until nothing loud arrived for ``seconds``; the time of the last sound."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loud = self.loud_times()
+            last = loud[-1] if loud else 0.0
+            if time.monotonic() - last >= seconds:
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"still sounding after {timeout:g} s")
+
+    def close(self) -> None:
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> MonitorRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _pactl(*args: str) -> str:
+    done = subprocess.run(["pactl", *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def haven_sink(leak_db: float | None = None) -> Iterator[None]:
+    """Haven's own sink; with ``leak_db``, its monitor is fed into ``vsink`` (the
+    microphone) that many dB down, as a speaker across the room would be heard."""
+    modules = [
+        _pactl("load-module", "module-null-sink", f"sink_name={HAVEN_SINK}", f"rate={RATE}",
+               "channels=1"),
+    ]  # fmt: skip
+    try:
+        if leak_db is not None:
+            modules.append(
+                _pactl("load-module", "module-loopback", f"source={HAVEN_SINK}.monitor",
+                       f"sink={SINK}", "latency_msec=20", "source_dont_move=true",
+                       "sink_dont_move=true")
+            )  # fmt: skip
+            inputs = _pactl("list", "short", "sink-inputs").splitlines()
+            loop = [line.split()[0] for line in inputs if "module-loopback" in line]
+            assert len(loop) == 1, inputs
+            _pactl("set-sink-input-volume", loop[0], f"{leak_db:g}dB")
+        yield
+    finally:
+        for module in reversed(modules):
+            subprocess.run(["pactl", "unload-module", module], check=False, capture_output=True)
+
+
+@dataclass
+class Ran:
+    """How a `haven run` ended."""
+
+    code: int
+    err: str
+    shutdown: float
+    """Seconds from SIGTERM to exit."""
+
+
+class Haven:
+    """`haven run` in a subprocess, speaking into :data:`HAVEN_SINK`; always stopped."""
+
+    def __init__(self, data: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PULSE_SINK": HAVEN_SINK}
+        self.log = data / "stderr.txt"
+        with self.log.open("w") as log:  # -v: what it heard and why, for failures
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "assistant", "--data-dir", str(data), "-v", "run"],
+                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                text=True, cwd=ROOT, env=env,
+            )  # fmt: skip
+        self.console = Console(self.proc)
+        self.ran: Ran | None = None
+
+    def terminate(self) -> Ran:
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+        shutdown = time.monotonic() - t0
+        self.console.join()
+        self.ran = Ran(self.proc.returncode, self.stderr(), shutdown)
+        return self.ran
+
+    def stderr(self) -> str:
+        """What it logged, without the long lists of made-up pronunciations."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return "\n".join(line for line in lines if "made pronunciations" not in line)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.console.join()
+
+
+@contextlib.contextmanager
+def haven_run(data: Path) -> Iterator[Haven]:
+    """Start `haven run` on the pulse server; kill it on the way out if still running."""
+    haven = Haven(data)
+    try:
+        haven.console.wait_for("Listening on")
+        yield haven
+    except BaseException as exc:
+        haven.kill()
+        exc.add_note("haven's log:\n" + haven.stderr())
+        raise
+    finally:
+        haven.kill()
+
+
+def start_checkin(haven: Haven, wav: Path, tries: int = 3) -> int:
+    """Play "Haven, start check-in" until the check-in starts; how many times it took.
+
+    A person repeats a command that was not heard; the wake-phrase detector's recall on
+    synthetic voices is measured in BENCHMARKS.md, not here (this test is about what
+    comes after).
+    """
+    for attempt in range(1, tries + 1):
+        play_into_mic(wav)
+        try:
+            haven.console.wait_for("[checkin started]", timeout=10)
+            return attempt
+        except AssertionError:
+            if attempt == tries:
+                raise
+    raise AssertionError("unreachable")
+
+
+def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     data.mkdir()
     # in a room, a partner is nearer the microphone than Haven's speaker is
     (data / "settings.yaml").write_text("volume: 0.5\n")
-    # Haven speaks into a sink of its own: with Haven's voice fed straight back into the
-    # microphone at full level, the grammar recognizer once took it for "pause" (an open
-    # bug for the listening issue), so this test keeps the loopback out.
-    module = subprocess.run(
-        ["pactl", "load-module", "module-null-sink", "sink_name=hsink", "rate=16000",
-         "channels=1"], capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PULSE_SINK": "hsink"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--data-dir", str(data), "run"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True, cwd=ROOT, env=env,
-    )  # fmt: skip
-    console = Console(proc)
-    try:
-        console.wait_for("Listening on")
+    return data
+
+
+def assert_clean_exit(ran: Ran) -> None:
+    assert ran.code == 0, ran.err
+    assert ran.shutdown < 3.0, f"shutdown took {ran.shutdown:.1f} s"
+    assert "Traceback" not in ran.err, ran.err
+
+
+@pytest.mark.parametrize(
+    ("starter", "pauser"), [("en-us+m3", "flite-slt"), ("en-us+m3", "en+f3")]
+)
+def test_run_on_a_virtual_device_hears_guides_and_shuts_down_cleanly(
+    pulse_server: PulseServer, tmp_path: Path, starter: str, pauser: str
+) -> None:
+    """Start a check-in, then "we need a pause" over Haven's welcome: cut off, paused."""
+    start = speech(tmp_path / "start.wav", "Haven, start check-in.", starter)
+    pause = speech(tmp_path / "pause.wav", "We need a pause.", pauser)
+    data = data_dir(tmp_path)
+    with haven_sink(), MonitorRecorder(HAVEN_SINK) as voice, haven_run(data) as haven:
         time.sleep(1.0)
-        play_into_mic(start)
-        console.wait_for("[checkin started]")
-        console.wait_for("Haven: ")  # the welcome is being spoken into the room now
-        time.sleep(14)  # Haven speaks its welcome and the first turn begins
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
-        shutdown = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        console.join()
-        subprocess.run(["pactl", "unload-module", module], check=False)
-    err = proc.stderr.read() if proc.stderr else ""
-    assert proc.returncode == 0, err
-    assert shutdown < 3.0, f"shutdown took {shutdown:.1f} s"
-    assert "Traceback" not in err
-    # only the command played was acted on
-    heard = [line for line in console.lines if "(heard:" in line]
-    assert [h.split("heard: ")[1].split()[0] for h in heard] == ["start_checkin"]
+        start_checkin(haven, start)
+        # the welcome is really going out of Haven's speaker: now the other partner
+        voice.wait_for_sound(after=time.monotonic())
+        time.sleep(0.5)
+        play_into_mic(pause)
+        haven.console.wait_for("[pause started]")
+        haven.console.wait_for("Haven: ")  # the pause's own words are queued
+        ran = haven.terminate()
+    assert_clean_exit(ran)
+    lines = haven.console.lines
+    assert haven.console.heard() == ["start_checkin", "pause"], "\n".join(lines)
+    cut = next(i for i, line in enumerate(lines) if "(cut off:" in line)
+    heard_pause = next(i for i, line in enumerate(lines) if "(heard: pause" in line)
+    started = lines.index("  [pause started]")
+    assert heard_pause < cut < started, "\n".join(lines)
     with sqlite3.connect(data / "haven.sqlite3") as conn:
         assert conn.execute("SELECT status FROM sessions").fetchall() == [("ended",)]
+        practices = conn.execute("SELECT id, practice, outcome FROM practices").fetchall()
+        # the check-in was paused, and the pause practice began
+        assert [(p, o) for _, p, o in practices] == [("checkin", "stopped"), ("pause", "stopped")]
+        events = conn.execute(
+            "SELECT state FROM practice_events WHERE practice_id = ?", (practices[0][0],)
+        ).fetchall()
+        assert events == [("paused",)]
+        pauses = conn.execute("SELECT planned_seconds, ended_at FROM pauses").fetchall()
+        assert len(pauses) == 1 and pauses[0][0] > 0
+        assert pauses[0][1] is not None  # closed when Haven was stopped
+
+
+def test_haven_does_not_trigger_itself_from_its_voice_leaking_into_the_mic(
+    pulse_server: PulseServer, tmp_path: Path
+) -> None:
+    """Haven's voice reaches the microphone 20 dB down: it acts on nothing it says.
+
+    Over the welcome and the first prompt (about 15 s of speech), only the command the
+    partner played is acted on; what Haven heard of itself is at most "not for me".
+    """
+    start = speech(tmp_path / "start.wav", "Haven, start check-in.")
+    data = data_dir(tmp_path)
+    with (
+        haven_sink(leak_db=-20),
+        MonitorRecorder(HAVEN_SINK) as voice,
+        haven_run(data) as haven,
+    ):
+        time.sleep(1.0)
+        start_checkin(haven, start)
+        first = voice.wait_for_sound(after=time.monotonic())
+        last = voice.wait_for_quiet(seconds=3.0)
+        assert last - first > 5.0  # the welcome and the first prompt were spoken
+        ran = haven.terminate()
+    assert_clean_exit(ran)
+    assert haven.console.heard() == ["start_checkin"], "\n".join(haven.console.lines)
+    with sqlite3.connect(data / "haven.sqlite3") as conn:
         assert conn.execute("SELECT practice, outcome FROM practices").fetchall() == [
             ("checkin", "stopped")
         ]
+        assert conn.execute("SELECT count(*) FROM pauses").fetchone() == (0,)
 
 
 def test_run_without_a_microphone_falls_back_to_text(tmp_path: Path) -> None:
