@@ -35,6 +35,12 @@ BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Seconds between attempts to reopen a lost microphone."""
 BARGE_IN = frozenset({"pause"})
 """What can be heard while Haven is speaking."""
+ECHO_TAIL = 0.8
+"""Seconds (of audio) after Haven's voice stops that it still counts as speaking. The
+utterance holding Haven's last words (leaking back into the microphone) is only closed
+once the endpointer has heard its trailing silence (``VadConfig.end_ms``, 0.5 s), plus the
+room's and the device's delay: decided on the full set of intents, the end of a prompt
+like "say I'm ready" would be taken as a reply."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class LiveLoop:
         *,
         wall_clock: Callable[[], float] = time.monotonic,
         end_when_source_ends: bool = False,
+        echo_tail: float = ECHO_TAIL,
     ) -> None:
         self.session = session
         self.speaker = speaker
@@ -121,6 +128,8 @@ class LiveLoop:
         self._show = show
         self._monotonic = wall_clock
         self._end_when_source_ends = end_when_source_ends
+        self._echo_tail = echo_tail
+        self._audible_until = float("-inf")  # haven-listen only, stream time
         self._inbox: queue.Queue[Heard | Notice | None] = queue.Queue()
         self._stopping = threading.Event()
         self._allowed = frozenset(session.engine.allowed_intents())
@@ -215,11 +224,13 @@ class LiveLoop:
                         self._inbox.put(Notice("The microphone is back. Listening again."))
                     attempt = 0
                     self._hearing.reset()
+                    self._audible_until, at = float("-inf"), 0.0
                     for chunk in self._chunks(source):
-                        live = self._live_intents()
+                        at += chunk.seconds  # the audio fed (not every source stamps it)
+                        live = self._live_intents(at)
                         expected = self._expected & live
                         for heard in self._hearing.feed(chunk, live, expected):
-                            if heard.match is None or self._accept(heard):
+                            if heard.match is None or self._accept(heard, at):
                                 self._inbox.put(heard)
                 if self._stopping.is_set():
                     return
@@ -243,17 +254,28 @@ class LiveLoop:
                 return
             yield chunk
 
-    def _live_intents(self) -> frozenset[str]:
+    def _haven_audible(self, at: float) -> bool:
+        """Haven is speaking, or stopped less than ``echo_tail`` of stream time before
+        ``at`` (its voice may still be in the utterance the endpointer is about to close).
+        Stream time, like the endpointer's, so a source faster than real time (the demo)
+        gets the same tail in audio."""
         if self.speaker.speaking:
+            self._audible_until = at + self._echo_tail
+            return True
+        return at < self._audible_until
+
+    def _live_intents(self, at: float) -> frozenset[str]:
+        if self._haven_audible(at):
             return BARGE_IN
         return self._allowed
 
-    def _accept(self, heard: Heard) -> bool:
+    def _accept(self, heard: Heard, at: float) -> bool:
         """Drop an echo of Haven's own prompt (it never triggers itself)."""
         if heard.match is None or heard.match.intent in BARGE_IN:
             return True
         spoken = normalize(self.speaker.last_spoken_text)
-        return not (heard.text and normalize(heard.text) in spoken and self.speaker.speaking)
+        echo = heard.text and normalize(heard.text) in spoken
+        return not (echo and self._haven_audible(at))
 
 
 _SOURCE_ENDED = "The audio source ended."

@@ -33,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.audio import read_wav, write_wav
+from assistant.app import Heard
+from assistant.audio import AudioChunk, read_wav, write_wav
+from assistant.events import EarconKind
 from tests.conftest import ROOT, run_haven
 from tests.pulse import RATE, SINK, PulseServer, play_into_mic
 
@@ -378,3 +380,80 @@ def test_demo_runs_to_the_end(tmp_path: Path) -> None:
                      "minutes later", "[checkin resumed]", "[checkin finished]",
                      "Demo finished."):  # fmt: skip
         assert expected in out, f"{expected!r} missing from:\n{out}"
+
+
+class _Speaker:
+    """Speaks (as far as the loop can tell) for the first ``until`` chunks fed."""
+
+    def __init__(self, hearing: _Hearing, until: int) -> None:
+        self._hearing, self._until = hearing, until
+        self.last_spoken_text = "When you're ready, say start check-in."
+
+    @property
+    def speaking(self) -> bool:
+        return self._hearing.fed < self._until
+
+    def speak(self, text: str) -> None: ...
+    def earcon(self, kind: EarconKind) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _Hearing:
+    """Hears Haven's own "start check-in" (an echo of its prompt) at chunk ``echo_at``."""
+
+    def __init__(self, echo_at: tuple[int, ...]) -> None:
+        from assistant.library import Library, default_intents_dir
+
+        self.intents = Library.load(default_intents_dir()).intents
+        self.echo_at = echo_at
+        self.fed = 0
+        self.allowed: list[frozenset[str]] = []
+
+    def feed(
+        self, chunk: AudioChunk, allowed: frozenset[str], expected: frozenset[str] = frozenset()
+    ) -> list[Heard]:
+        self.allowed.append(allowed)
+        self.fed += 1
+        if self.fed - 1 not in self.echo_at:
+            return []
+        text = "start check-in"
+        now = time.monotonic()
+        return [Heard(text, self.intents.match(text), now, now)]
+
+    def reset(self) -> None: ...
+
+
+def test_haven_counts_as_speaking_until_its_last_words_have_left_the_endpointer() -> None:
+    """For ``ECHO_TAIL`` of audio after Haven's voice stops only the pause is live, and an
+    echo of its prompt is dropped; after that, the same words are a command."""
+    import random
+
+    from assistant.app import BARGE_IN, ECHO_TAIL, LiveLoop
+    from assistant.clock import SystemClock
+    from assistant.config import Settings
+    from assistant.engine import Engine
+    from assistant.library import Library, default_intents_dir
+    from assistant.session import Session
+
+    chunk_s = 0.03
+    stops, tail = 20, round(ECHO_TAIL / chunk_s)
+    hearing = _Hearing(echo_at=(stops + 5, stops + tail + 10))
+    speaker = _Speaker(hearing, until=stops)
+    silence = AudioChunk(RATE, 2, 1, bytes(2 * round(RATE * chunk_s)))
+
+    @contextlib.contextmanager
+    def source() -> Iterator[list[AudioChunk]]:
+        yield [silence] * (stops + tail + 20)
+
+    settings = Settings()
+    library = Library.load(default_intents_dir(), settings.language)
+    engine = Engine(library, settings, SystemClock(), random.Random())
+    with Session(engine, None, lambda event: None) as session:
+        loop = LiveLoop(session, speaker, hearing, source, lambda item: None,
+                        end_when_source_ends=True)  # fmt: skip
+        with loop:
+            loop.run()
+    assert all(a == BARGE_IN for a in hearing.allowed[: stops + tail - 1])
+    assert all(a != BARGE_IN and "start_checkin" in a for a in hearing.allowed[stops + tail + 1 :])
+    # the echo in the tail was dropped, the same words later reached the engine
+    assert [h.match.intent for h in loop.decisions if h.match] == ["start_checkin"]
