@@ -51,7 +51,9 @@ class AudioChunk:
 
 def to_mono16k(samples: np.ndarray, rate: int) -> np.ndarray:
     """Mix down to mono and resample to 16 kHz (band-limited, with soxr), as int16."""
-    data = samples.astype(np.float64)
+    if rate == RATE and samples.ndim == 1 and samples.dtype == np.int16:
+        return samples  # nothing to do (and no float copies of a long recording)
+    data = samples.astype(np.float32)
     if data.ndim == 2:
         data = data.mean(axis=1)
     if rate != RATE and len(data):

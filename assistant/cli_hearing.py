@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .audio import wav_to_chunks
 from .config import SETTINGS_FILE, Settings, default_data_dir
-from .detect import Detection, detect_file, detect_stream, top_level_intents
+from .detect import Detection, detect_file, detect_stream, listen_stream, top_level_intents
 from .errors import AudioError, HavenError
-from .library import Library, default_intents_dir
+from .library import Library, default_intents_dir, default_models_dir
 from .models import install_model
 from .sources import raw_pcm_chunks
-from .stt import ENGINES, recognizer_for
+from .stt import ENGINES, Recognizer, recognizer_for
 
 EXIT_OK, EXIT_AUDIO = 0, 3
 
@@ -77,6 +78,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         allowed = top_level_intents(library)
     status = EXIT_OK
     with recognizer_for(library, settings, args.engine, models_dir) as recognizer:
+        if args.stream:
+            return _detect_streams(args, library, settings, recognizer, allowed)
         for name in args.files:
             if name == "-":
                 chunks = raw_pcm_chunks(sys.stdin.buffer, rate=args.rate, channels=args.channels)
@@ -94,6 +97,34 @@ def cmd_detect(args: argparse.Namespace) -> int:
                 status = EXIT_AUDIO
                 continue
             _show(found, args.json)
+    return status
+
+
+def _detect_streams(
+    args: argparse.Namespace,
+    library: Library,
+    settings: Settings,
+    recognizer: Recognizer,
+    allowed: frozenset[str],
+) -> int:
+    """``--stream``: the live listening over each file; one JSON line per intent fired."""
+    from .listen.listener import build_listener
+
+    listener = build_listener(recognizer, library.intents, library.safety,
+                              default_models_dir(), settings.wake_name)  # fmt: skip
+    status = EXIT_OK
+    for name in args.files:
+        try:
+            chunks = (
+                raw_pcm_chunks(sys.stdin.buffer, rate=args.rate, channels=args.channels)
+                if name == "-"
+                else wav_to_chunks(Path(name))
+            )
+            for fired in listen_stream(listener, chunks, allowed, name):
+                _out(json.dumps(fired.to_json(), ensure_ascii=False))
+        except AudioError as exc:
+            _err(f"haven: {exc}")
+            status = EXIT_AUDIO
     return status
 
 
@@ -153,6 +184,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("files", nargs="+", metavar="FILE.wav", help='WAV files; "-" reads stdin')
     p.add_argument("--engine", choices=ENGINES, default=None, help="default: the settings'")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--stream", action="store_true",
+        help="run the live listening (wake phrase, always-armed pause) over each file as one "
+        "stream; print a JSON line per intent fired: file, t, intent, slots, via",
+    )  # fmt: skip
     p.add_argument("--allow", default="", help="comma-separated intents (default: top level)")
     p.add_argument("--rate", type=int, default=16000, help="stdin sample rate (s16le)")
     p.add_argument("--channels", type=int, default=1, help="stdin channels")

@@ -49,7 +49,7 @@ def scenario(partner_a: str, partner_b: str) -> tuple[Line, ...]:
     a, b = (partner_a, "en-us+m3"), (partner_b, "en-us+f2")
     done_a = [Line(*a, "I'm done", "checkin.appreciation")]
     lines = [
-        Line(*a, "Start check-in.", ""),
+        Line(*a, "Haven, start a check-in.", ""),
         Line(*b, "We need a pause.", "checkin.appreciation", delay=1.5, when_done=False),
         Line(*a, "No thanks.", "pause.breathing_offer"),
         Line(*a, "I'm ready.", "pause.ask_ready", skip_minutes=20),
@@ -173,8 +173,14 @@ class ScriptedPartners:
 
     def _stream(self) -> Iterator[AudioChunk]:
         seen = 0
-        silence = np.zeros(RATE * CHUNK_MS // 1000, dtype=np.int16)
-        audio = self.render()
+        # a quiet room (about -60 dBFS), not digital silence: a microphone never gives zeros
+        tone = np.random.default_rng(0).normal(0.0, 30.0, RATE * 4).astype(np.int16)
+        silence = tone[: RATE * CHUNK_MS // 1000]
+        audio = {line: np.asarray(a, dtype=np.int32) for line, a in self.render().items()}
+        audio = {line: np.clip(a + tone[: len(a)] if len(a) <= len(tone) else a, -32768, 32767)
+                 .astype(np.int16) for line, a in audio.items()}  # fmt: skip
+        for _ in range(int(1500 / CHUNK_MS)):  # the room before anyone speaks
+            yield self._paced(AudioChunk(RATE, 2, 1, silence.tobytes()))
         for line in self._lines:
             if line.skip_minutes:  # let the pause settle in, then jump its minutes
                 for _ in range(int(2000 / CHUNK_MS)):

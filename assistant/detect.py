@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .audio import AudioChunk, read_wav
+from .audio import RATE, AudioChunk, read_wav
 from .intents import IntentSet, strip_wake
 from .library import GLOBAL_INTENTS, Library
 from .stt.base import Recognition, Recognizer
 from .vad import Endpointer, Utterance, VadConfig, speech_span
+
+if TYPE_CHECKING:
+    from .app import Hearing
 
 
 @dataclass(frozen=True)
@@ -133,3 +137,49 @@ def detect_stream(
     last = endpointer.flush()
     if last is not None:
         yield decide(last)
+
+
+@dataclass(frozen=True)
+class Fired:
+    """An intent the live listening fired on, somewhere in a stream."""
+
+    file: str
+    """The file name."""
+    t: float
+    """Seconds into the file where the speech that fired it ended."""
+    intent: str
+    """The intent."""
+    slots: Mapping[str, Any]
+    """Its slot values."""
+    via: str
+    """``wake`` (after the wake phrase, or in the window it opens) or ``armed``."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``--stream`` object: file, t, intent, slots, via."""
+        return {"file": self.file, "t": round(self.t, 2), "intent": self.intent,
+                "slots": dict(self.slots), "via": self.via}  # fmt: skip
+
+
+def listen_stream(
+    hearing: Hearing, chunks: Iterable[AudioChunk], allowed: frozenset[str], label: str
+) -> Iterator[Fired]:
+    """Run the live listening over one continuous stream, with no practice running.
+
+    Quiet room tone is put around the file, as a live microphone always has audio before
+    and after an utterance: 2 s before (``t`` is still counted from the file's start), 1 s
+    after (so the last utterance is closed).
+    """
+    hearing.reset()
+    tone = np.random.default_rng(0).normal(0.0, 20.0, 3 * RATE).astype(np.int16)
+    step = RATE * 30 // 1000
+    lead = [AudioChunk(RATE, 2, 1, tone[i : i + step].tobytes()) for i in range(0, 2 * RATE, step)]
+    tail = [AudioChunk(RATE, 2, 1, tone[i : i + step].tobytes())
+            for i in range(2 * RATE, 3 * RATE, step)]  # fmt: skip
+    offset = sum(c.seconds for c in lead)
+    for chunk in chain(lead, chunks, tail):
+        for heard in hearing.feed(chunk, allowed):
+            if heard.match is None:
+                continue
+            via = "armed" if heard.via == "armed" else "wake"
+            yield Fired(label, max(0.0, heard.at - offset), heard.match.intent,
+                        MappingProxyType(dict(heard.match.slots)), via)  # fmt: skip

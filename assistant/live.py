@@ -24,8 +24,7 @@ from .config import Settings
 from .engine import Engine
 from .errors import NoDeviceError
 from .events import Event, IntentHeard
-from .hearing import GrammarHearing
-from .library import Library
+from .library import Library, default_models_dir
 from .log import SessionLog
 from .logkeeper import LogKeeper
 from .schedule import Scheduler
@@ -61,8 +60,12 @@ def create_recognizer(library: Library, settings: Settings) -> Recognizer:
 
 
 def create_hearing(library: Library, settings: Settings, recognizer: Recognizer) -> Hearing:
-    """The listening the live loop, the demo, the soak and the benchmarks all use."""
-    return GrammarHearing(recognizer, library.intents, library.safety, settings.wake_name)
+    """The listening the live loop, the demo, the soak and the benchmarks all use: the wake
+    phrase, the always-armed pause and the step's replies, each confirmed by the grammar."""
+    from .listen.listener import build_listener
+
+    return build_listener(recognizer, library.intents, library.safety, default_models_dir(),
+                          settings.wake_name)  # fmt: skip
 
 
 def _session(

@@ -1,0 +1,300 @@
+"""The live loop's listening: a wake phrase, an always-armed pause, and the step's replies.
+
+Every chunk goes to the energy endpointer and to the detectors' embedding stream. When an
+utterance ends, it reaches the engine only by one of these routes, each a learned detector
+*and* the grammar recognizer agreeing:
+
+1. **armed**: the pause detector scores it as one of the always-armed pause phrasings, and
+   the grammar, with only ``pause`` live, hears a pause. Works at any moment, also while
+   Haven speaks.
+2. **wake**: the wake detector hears the name ("Haven, ...", "hey Haven ..."), and the
+   grammar, with every allowed intent live, hears a command in what follows the name.
+   The name alone ("Haven?") opens a short command window: the next utterance is decoded
+   with every allowed intent live (**window**).
+3. **reply**: inside a practice, the reply detector hears one of the replies the current
+   step expects ("I'm done", "I'm ready", "repeat that"), and the grammar, with those
+   replies live, agrees.
+
+Ordinary talk full of words like pause, check or thanks reaches no route. Inside a
+practice every utterance is also decoded once so crisis words are never missed (the
+safety gate reads the open pass).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..app import Heard
+from ..audio import RATE, AudioChunk
+from ..errors import ModelError
+from ..intents import IntentMatch, IntentSet, strip_wake
+from ..safety import SafetyGate
+from ..stt.base import Recognition, Recognizer
+from ..vad import Endpointer, Utterance, VadConfig, frame_levels
+from .detector import Detectors, end_windows, wake_windows
+from .manifest import read_manifest
+
+_LOG = logging.getLogger(__name__)
+
+PAUSE = "pause"
+CUT_CENTRE = 0.15
+"""Seconds after the wake head starts firing where the command most often starts."""
+MAX_CUTS = 5
+"""Cuts tried after the wake phrase before giving up (each is one grammar decode)."""
+REPLIES = frozenset({"done", "repeat", "resume", "yes", "no", "extend"})
+"""Replies the reply detector knows (its labels)."""
+
+
+@dataclass(frozen=True)
+class ListenTuning:
+    """Detector thresholds (the grammar confirms every detection) and the command window."""
+
+    wake: float = 0.5
+    """Wake detector score that sends an utterance to the grammar."""
+    pause: float = 0.3
+    """Pause detector score that sends an utterance to the grammar (tuned for recall)."""
+    reply: float = 0.05
+    """Reply detector score (best of the live replies) that sends an utterance to the
+    grammar, which has only those replies live; low, because the grammar then decides."""
+    window_s: float = 6.0
+    """How long a bare wake phrase keeps the command window open."""
+    crisis_in_practice: bool = True
+    """Decode every utterance during a practice, for the safety gate."""
+
+
+@dataclass(frozen=True)
+class _Decided:
+    match: IntentMatch | None
+    result: Recognition | None
+    via: str
+    crisis: bool = False
+
+
+class Listener:
+    """Endpointer + detectors + grammar recognizer + matcher. Implements ``Hearing``.
+
+    Used from the listening thread only. Times are the stream's own: seconds of audio fed
+    since the last :meth:`reset`.
+    """
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        intents: IntentSet,
+        safety: SafetyGate,
+        detectors: Detectors,
+        wake_name: str,
+        tuning: ListenTuning | None = None,
+        vad: VadConfig | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not any(h.kind == "wake" for h in detectors.heads):
+            raise ModelError("the detectors have no wake head; run `haven train`")
+        self._recognizer = recognizer
+        self._intents = intents
+        self._safety = safety
+        self._detectors = detectors
+        self._wake_name = wake_name
+        self.tuning = tuning or ListenTuning()
+        """Thresholds in use."""
+        self._vad = vad or VadConfig()
+        self._monotonic = monotonic
+        self._endpointer = Endpointer(self._vad)
+        self._fed = 0
+        self._window_until = -1.0
+
+    def reset(self) -> None:
+        """Forget the stream (after a gap in the audio)."""
+        self._endpointer = Endpointer(self._vad)
+        self._detectors.reset()
+        self._fed = 0
+        self._window_until = -1.0
+
+    @property
+    def stream_seconds(self) -> float:
+        """Audio fed since the last reset."""
+        return self._fed / RATE
+
+    def feed(
+        self, chunk: AudioChunk, allowed: frozenset[str], expected: frozenset[str] = frozenset()
+    ) -> list[Heard]:
+        """Take one chunk; decide each utterance that ended in it."""
+        stamped = AudioChunk(chunk.rate, chunk.width, chunk.channels, chunk.audio,
+                             self._fed / RATE)  # fmt: skip
+        self._detectors.feed(stamped)
+        self._fed += chunk.samples
+        heard = []
+        for utterance in self._endpointer.feed(stamped):
+            chunk_end = self._fed / RATE
+            end_of_speech = self._monotonic() - max(0.0, chunk_end - utterance.speech_end)
+            decided = self.decide(utterance, allowed, expected)
+            text = decided.result.text if decided.result is not None else ""
+            if decided.match is not None or decided.crisis:
+                _LOG.info("heard %r -> %s via %s", text, decided.match and decided.match.intent,
+                          decided.via)  # fmt: skip
+            heard.append(Heard(text if decided.match else "", decided.match, end_of_speech,
+                               self._monotonic(), decided.crisis, decided.via,
+                               utterance.speech_end))  # fmt: skip
+        return heard
+
+    # ---- one utterance -------------------------------------------------------------------
+
+    def decide(
+        self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str]
+    ) -> _Decided:
+        """Which route, if any, takes this utterance to the engine."""
+        start, end = utterance.speech_start, utterance.speech_end
+        scored = self._detectors.scores(end, start)
+        by_kind = {h.kind: scored[h.name] for h in self._detectors.heads}
+        _LOG.debug("utterance %.2f-%.2f s: %s", start, end,
+                   ", ".join(f"{k} {v[0]} {v[1]:.3f}" for k, v in by_kind.items()))  # fmt: skip
+        in_window = start <= self._window_until
+        checked: list[Recognition] = []
+
+        if PAUSE in allowed and by_kind.get("armed", ("", 0.0, 0.0))[1] >= self.tuning.pause:
+            found = self._grammar(utterance.samples, frozenset({PAUSE}), checked)
+            if found is not None:
+                return _Decided(found, checked[-1], "armed")
+        commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
+        if commands and by_kind.get("wake", ("", 0.0, 0.0))[1] >= self.tuning.wake:
+            found, rest = self._after_wake(utterance, commands, checked)
+            if found is not None:
+                self._window_until = -1.0
+                return _Decided(found, checked[-1], "wake")
+            if rest:
+                self._window_until = end + self.tuning.window_s
+                _LOG.info("wake phrase alone: listening for a command until %.1f s",
+                          self._window_until)  # fmt: skip
+        elif commands and in_window:
+            self._window_until = -1.0
+            found = self._grammar(utterance.samples, commands, checked)
+            if found is not None:
+                return _Decided(found, checked[-1], "window")
+        replies = expected & REPLIES & commands
+        if replies and reply_score(self._detectors, end, replies) >= self.tuning.reply:
+            found = self._grammar(utterance.samples, frozenset(replies), checked)
+            if found is not None:
+                return _Decided(found, checked[-1], "reply")
+        if not checked and expected and self.tuning.crisis_in_practice:
+            self._grammar(utterance.samples, frozenset(expected), checked)
+        crisis = any(r.open_text and self._safety.is_crisis(r.open_text) for r in checked)
+        return _Decided(None, checked[-1] if checked else None, "", crisis)
+
+    def _grammar(
+        self, samples: np.ndarray, live: frozenset[str], checked: list[Recognition]
+    ) -> IntentMatch | None:
+        result = self._recognizer.decode(samples, live)
+        checked.append(result)
+        text, _ = strip_wake(result.heard, self._wake_name)
+        return self._intents.match(text, live) if text else None
+
+    def _after_wake(
+        self, utterance: Utterance, live: frozenset[str], checked: list[Recognition]
+    ) -> tuple[IntentMatch | None, bool]:
+        """A command after the wake phrase, and whether the name was said alone."""
+        cuts = wake_cuts(self._detectors, utterance, self.tuning.wake)
+        for cut in cuts:
+            rest = utterance.samples[int(cut * RATE) :]
+            if speech_seconds(rest, self._vad) < 0.25:
+                return None, True
+            found = self._grammar(rest, live, checked)
+            _LOG.debug("after the wake phrase (cut at %.2f s): %r %s", cut, checked[-1].text,
+                       checked[-1].reason)  # fmt: skip
+            if found is not None:
+                return found, False
+        return None, False
+
+
+def reply_score(detectors: Detectors, end: float, replies: frozenset[str]) -> float:
+    """The reply detector's best score for any of ``replies`` (only those are live)."""
+    head = next((h for h in detectors.heads if h.kind == "reply"), None)
+    if head is None:
+        return 0.0
+    columns = [i for i, label in enumerate(head.labels) if label in replies]
+    windows, _ = end_windows(detectors.stream, end)
+    if not columns or not len(windows):
+        return 0.0
+    probs = head.mlp.probabilities(windows)[:, columns].max(axis=1)
+    if len(probs) >= 2:
+        probs = np.minimum(probs[:-1], probs[1:])
+    return float(probs.max())
+
+
+def speech_seconds(samples: np.ndarray, vad: VadConfig) -> float:
+    """Seconds of frames loud enough to be speech (a rough, floor-free measure)."""
+    if len(samples) < 160:
+        return 0.0
+    levels = frame_levels(samples)
+    loudest = float(np.max(levels))
+    loud = levels >= max(vad.min_level_db, loudest - 25.0)
+    return float(np.sum(loud)) * len(samples) / len(levels) / RATE
+
+
+def wake_cuts(detectors: Detectors, utterance: Utterance, threshold: float) -> list[float]:
+    """Where the command after the wake phrase may start, as offsets into
+    ``utterance.samples`` (s), likeliest first.
+
+    The wake head fires on a run of windows (a plateau; the longest run counts) from near
+    the end of the name for as long as the name is in view. On voices it never heard,
+    the command decodes best when cut between 0.1 s before the plateau starts and 0.35 s
+    before it ends: a little of the name left in makes the grammar reject, a clipped
+    first consonant rarely does. Cuts 0.1 s apart are tried, nearest ``CUT_CENTRE``
+    after the plateau's start first.
+    """
+    head = next(h for h in detectors.heads if h.kind == "wake")
+    windows, ends = wake_windows(detectors.stream, utterance.speech_start, utterance.speech_end)
+    if not len(windows):
+        return []
+    probs = head.mlp.probabilities(windows)[:, 1:].max(axis=1)
+    first, last = longest_run(probs >= threshold)
+    if last < first:
+        first = last = int(np.argmax(probs))
+    begin, end = ends[first] - utterance.start, ends[last] - utterance.start
+    centre = begin + CUT_CENTRE
+    _LOG.debug("wake plateau %.2f-%.2f s into the utterance", begin, end)
+    cuts = np.arange(begin - 0.1, max(begin, end - 0.35) + 1e-6, 0.1)
+    ordered = sorted((float(c) for c in cuts), key=lambda c: abs(c - centre))
+    return [max(0.0, c) for c in ordered[:MAX_CUTS]]
+
+
+def longest_run(flags: np.ndarray) -> tuple[int, int]:
+    """(first, last) index of the longest run of True ((0, -1) when there is none)."""
+    best, start = (0, -1), None
+    for i, flag in enumerate([*flags.tolist(), False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - 1 - start > best[1] - best[0]:
+                best = (start, i - 1)
+            start = None
+    return best
+
+
+def check_wake_name(detectors_wake: str, wake_name: str) -> None:
+    """Refuse detectors trained for another name."""
+    if detectors_wake and detectors_wake.strip().lower() != wake_name.strip().lower():
+        raise ModelError(
+            f"the detectors listen for '{detectors_wake}' but wake_name is '{wake_name}'; "
+            "run `haven train`"
+        )
+
+
+
+def build_listener(
+    recognizer: Recognizer,
+    intents: IntentSet,
+    safety: SafetyGate,
+    models_dir: Path,
+    wake_name: str,
+    tuning: ListenTuning | None = None,
+) -> Listener:
+    """The listener with the detectors in ``models_dir`` (ModelError names `haven train`)."""
+    doc = read_manifest(models_dir)
+    check_wake_name(str(doc.get("wake_name", "")), wake_name)
+    return Listener(recognizer, intents, safety, Detectors.from_dir(models_dir), wake_name, tuning)

@@ -1,0 +1,206 @@
+"""The live listening: wake phrase, always-armed pause, step replies, `haven detect --stream`.
+
+Real speech synthesized now (espeak-ng and flite), the shipped detectors, the real
+pocketsphinx recognizer. Each route must fire on what it is for and stay quiet otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.app import Heard
+from assistant.audio import chunks_from_array, read_wav, write_wav
+from assistant.config import Settings
+from assistant.detect import listen_stream, top_level_intents
+from assistant.errors import ModelError
+from assistant.library import Library, default_models_dir
+from assistant.listen.listener import Listener, build_listener
+from assistant.live import create_recognizer
+from assistant.stt.base import Recognizer
+from tests.speech import synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.load(ROOT / "intents")
+
+
+@pytest.fixture(scope="module")
+def recognizer(library: Library) -> Iterator[Recognizer]:
+    with create_recognizer(library, Settings()) as rec:
+        yield rec
+
+
+@pytest.fixture(scope="module")
+def listener(library: Library, recognizer: Recognizer) -> Listener:
+    return build_listener(recognizer, library.intents, library.safety, default_models_dir(),
+                          "Haven")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("listener-clips")
+
+
+def room(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Quiet room tone (about -60 dBFS)."""
+    return rng.normal(0.0, 30.0, int(RATE * seconds)).astype(np.int16)
+
+
+def stream(parts: list[tuple[str, str] | float], out: Path) -> np.ndarray:
+    """Speech (text, voice) and gaps (seconds) in a row, over room tone, 2 s lead-in."""
+    rng = np.random.default_rng(1)
+    pieces = [room(2.0, rng)]
+    for part in parts:
+        if isinstance(part, float):
+            pieces.append(room(part, rng))
+        else:
+            speech = read_wav(synthesize(part[0], part[1], out, pad_seconds=0.0))
+            pieces.append((speech.astype(np.int32) + room(len(speech) / RATE, rng)[: len(speech)])
+                          .clip(-32768, 32767).astype(np.int16))  # fmt: skip
+    pieces.append(room(1.5, rng))
+    return np.concatenate(pieces)
+
+
+def run(listener: Listener, audio: np.ndarray, allowed: frozenset[str],
+        expected: frozenset[str] = frozenset()) -> list[Heard]:  # fmt: skip
+    listener.reset()
+    heard = []
+    for chunk in chunks_from_array(audio):
+        heard += listener.feed(chunk, allowed, expected)
+    return [h for h in heard if h.match is not None or h.crisis]
+
+
+def fired(heard: list[Heard]) -> list[tuple[str, str]]:
+    return [(h.match.intent, h.via) for h in heard if h.match is not None]
+
+
+@pytest.mark.parametrize(
+    ("text", "voice", "intent"),
+    [
+        ("Haven, start check-in", "espeak-us-m3", "start_checkin"),
+        ("hey Haven, bedtime gratitude", "flite-slt", "gratitude"),
+        ("okay Haven, let's do a check-in", "flite-rms", "start_checkin"),
+        ("Haven, breathe with me", "espeak-gb-rp", "breathe"),
+    ],
+)
+def test_the_wake_phrase_opens_a_command(
+    listener: Listener, library: Library, clips: Path, text: str, voice: str, intent: str
+) -> None:
+    heard = run(listener, stream([(text, voice)], clips), top_level_intents(library))
+    assert fired(heard) == [(intent, "wake")]
+
+
+def test_a_command_without_the_wake_phrase_is_not_for_haven(
+    listener: Listener, library: Library, clips: Path
+) -> None:
+    audio = stream([("start check-in", "espeak-us-m3"), 1.0, ("bedtime gratitude", "flite-slt")],
+                   clips)  # fmt: skip
+    assert fired(run(listener, audio, top_level_intents(library))) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "voice"),
+    [("we need a pause", "espeak-us-m3"), ("I need a break", "flite-slt"),
+     ("time out", "flite-awb"), ("can we pause", "espeak-gb-rp")],
+)  # fmt: skip
+def test_the_pause_is_always_armed_even_while_haven_speaks(
+    listener: Listener, clips: Path, text: str, voice: str
+) -> None:
+    audio = stream([(text, voice)], clips)
+    # while Haven speaks, the live loop offers only the pause
+    assert fired(run(listener, audio, frozenset({"pause"}))) == [("pause", "armed")]
+
+
+def test_while_haven_speaks_addressed_commands_are_ignored(
+    listener: Listener, clips: Path
+) -> None:
+    audio = stream([("Haven, start check-in", "espeak-us-m3")], clips)
+    assert fired(run(listener, audio, frozenset({"pause"}))) == []
+
+
+def test_the_name_alone_opens_a_short_command_window(
+    listener: Listener, library: Library, clips: Path
+) -> None:
+    allowed = top_level_intents(library)
+    audio = stream([("Haven?", "flite-slt"), 1.2, ("start check-in", "flite-slt")], clips)
+    assert fired(run(listener, audio, allowed)) == [("start_checkin", "window")]
+    late = stream([("Haven?", "flite-slt"), 8.0, ("start check-in", "flite-slt")], clips)
+    assert fired(run(listener, late, allowed)) == []
+
+
+def test_step_replies_need_no_wake_phrase_only_when_the_step_expects_them(
+    listener: Listener, library: Library, clips: Path
+) -> None:
+    allowed = frozenset({"pause", "resume", "repeat", "skip", "slower", "stop", "help", "done",
+                         "extend"})  # fmt: skip
+    audio = stream([("I'm done", "flite-slt")], clips)
+    assert fired(run(listener, audio, allowed, frozenset({"done", "extend"}))) == [
+        ("done", "reply")
+    ]
+    # the same words while no step waits for them go nowhere
+    assert fired(run(listener, audio, allowed, frozenset())) == []
+    ready = stream([("I'm ready", "espeak-us-m3")], clips)
+    assert fired(run(listener, ready, allowed | {"resume"}, frozenset({"resume"}))) == [
+        ("resume", "reply")
+    ]
+
+
+def test_ordinary_talk_full_of_trigger_words_fires_nothing(
+    listener: Listener, library: Library, clips: Path
+) -> None:
+    talk = [
+        ("I checked in at the hotel before the break", "espeak-us-m3"), 0.8,
+        ("we need a new kettle, the old one is done", "flite-slt"), 0.8,
+        ("press pause on the show, I need a drink", "flite-rms"), 0.8,
+        ("thanks for dinner, I'm ready for bed", "espeak-gb-rp"), 0.8,
+        ("the heaven scene in that movie was a bit much", "flite-awb"),
+    ]  # fmt: skip
+    audio = stream(talk, clips)
+    allowed = top_level_intents(library)
+    assert fired(run(listener, audio, allowed)) == []
+
+
+def test_detectors_for_another_name_are_refused(library: Library, recognizer: Recognizer) -> None:
+    with pytest.raises(ModelError, match="haven train"):
+        build_listener(recognizer, library.intents, library.safety, default_models_dir(), "Iris")
+
+
+def test_detect_stream_json_contract(tmp_path: Path, clips: Path) -> None:
+    audio = stream([("I'll check in with my sister later", "flite-slt"), 1.0,
+                    ("hey Haven, bedtime gratitude", "espeak-us-m3"), 1.0,
+                    ("what a long week it has been", "flite-rms"), 1.0,
+                    ("we need a pause", "flite-awb")], clips)  # fmt: skip
+    talk = tmp_path / "evening.wav"
+    write_wav(talk, audio[2 * RATE :])  # no lead-in: detect --stream adds its own
+    quiet = tmp_path / "quiet.wav"
+    write_wav(quiet, stream([("I'll check in with my sister later", "flite-slt")], clips))
+    ran = subprocess.run(
+        [sys.executable, "-m", "assistant", "detect", "--stream", str(talk), str(quiet)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    lines = [json.loads(line) for line in ran.stdout.splitlines()]
+    assert [set(obj) for obj in lines] == [{"file", "t", "intent", "slots", "via"}] * 2
+    assert [(o["file"], o["intent"], o["via"]) for o in lines] == [
+        (str(talk), "gratitude", "wake"), (str(talk), "pause", "armed")]  # fmt: skip
+    seconds = len(audio) / RATE - 2
+    assert 0 < lines[0]["t"] < lines[1]["t"] <= seconds
+
+
+def test_listening_in_a_stream_times(listener: Listener, library: Library, clips: Path) -> None:
+    audio = stream([("Haven, start check-in", "flite-slt")], clips)
+    chunks = list(chunks_from_array(audio[2 * RATE :]))
+    found = list(listen_stream(listener, chunks, top_level_intents(library), "x"))
+    assert [(f.intent, f.via) for f in found] == [("start_checkin", "wake")]
+    assert 0.8 < found[0].t < len(audio) / RATE - 2
