@@ -13,7 +13,9 @@ utterance ends, it reaches the engine only by one of these routes, each a learne
    with every allowed intent live (**window**).
 3. **reply**: inside a practice, the reply detector hears one of the replies the current
    step expects ("I'm done", "I'm ready", "repeat that"), and the grammar, with those
-   replies live, agrees.
+   replies live, agrees. An answer the detector was not trained on ("I'm calm", "not
+   yet", "later"), when the step has just asked for it, is left to the grammar alone,
+   with only that step's answers live.
 
 Ordinary talk full of words like pause, check or thanks reaches no route. Inside a
 practice every utterance is also decoded once so crisis words are never missed (the
@@ -47,8 +49,6 @@ CUT_CENTRE = 0.15
 """Seconds after the wake head starts firing where the command most often starts."""
 MAX_CUTS = 5
 """Cuts tried after the wake phrase before giving up (each is one grammar decode)."""
-REPLIES = frozenset({"done", "repeat", "resume", "yes", "no", "extend"})
-"""Replies the reply detector knows (its labels)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,9 @@ class Listener:
         self._endpointer = Endpointer(self._vad)
         self._fed = 0
         self._window_until = -1.0
+        self._reply_labels = frozenset(
+            label for h in detectors.heads if h.kind == "reply" for label in h.labels[1:]
+        )
 
     def reset(self) -> None:
         """Forget the stream (after a gap in the audio)."""
@@ -176,9 +179,12 @@ class Listener:
             found = self._grammar(utterance.samples, commands, checked)
             if found is not None:
                 return _Decided(found, checked[-1], "window")
-        replies = expected & REPLIES & commands
-        if replies and reply_score(self._detectors, end, replies) >= self.tuning.reply:
-            found = self._grammar(utterance.samples, frozenset(replies), checked)
+        known = expected & self._reply_labels & commands
+        live = (expected & commands) - known  # answers the reply detector was not trained on
+        if known and reply_score(self._detectors, end, known) >= self.tuning.reply:
+            live |= known
+        if live:
+            found = self._grammar(utterance.samples, frozenset(live), checked)
             if found is not None:
                 return _Decided(found, checked[-1], "reply")
         if not checked and expected and self.tuning.crisis_in_practice:
