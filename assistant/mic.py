@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import RATE, AudioChunk, to_mono16k
+from .audio import RATE, AudioChunk, StreamResampler
 from .devices import DeviceInfo, find_device, portaudio
 from .errors import AudioError, NoDeviceError
 
@@ -53,6 +53,11 @@ class MicSource:
         """The device in use."""
         self.native_rate = round(info.default_samplerate)
         """The rate the device is opened at (Hz)."""
+        self._resample = StreamResampler(self.native_rate)
+        self._chunk = RATE * chunk_ms // 1000
+        self._pending = np.zeros(0, dtype=np.int16)
+        """Resampled audio not yet handed out (chunks are always ``chunk_ms`` long)."""
+        self._pending_start: float | None = None
         self._stall_seconds = stall_seconds
         self._blocksize = max(1, round(self.native_rate * chunk_ms / 1000))
         self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(maxsize=max_queued)
@@ -128,10 +133,15 @@ class MicSource:
                         f"{self._stall_seconds:g} s; unplugged or switched off?"
                     ) from None
                 continue
-            samples = to_mono16k(block, self.native_rate)
-            return AudioChunk(
-                RATE, 2, 1, samples.astype("<i2").tobytes(), timestamp=start / self.native_rate
-            )
+            if self._pending_start is None:
+                self._pending_start = start / self.native_rate
+            self._pending = np.concatenate([self._pending, self._resample(block)])
+            if len(self._pending) < self._chunk:
+                continue  # the resampler's filter delay: the first block gives little out
+            samples, self._pending = self._pending[: self._chunk], self._pending[self._chunk :]
+            when = self._pending_start
+            self._pending_start += self._chunk / RATE
+            return AudioChunk(RATE, 2, 1, samples.astype("<i2").tobytes(), timestamp=when)
         raise StopIteration
 
     def __enter__(self) -> MicSource:
