@@ -12,7 +12,15 @@ is recorded, so a test knows when Haven's voice is actually going out.
   from ``hsink``'s monitor into ``vsink``): over the whole welcome and first prompt,
   Haven acts on nothing it said itself.
 
-Open (not asserted, see the leak test's docstring): a pause said *over* the leaked voice.
+Open, not asserted: a pause said *over* Haven's voice when that voice also reaches the
+microphone. Tried by hand with the leak at -20 dB (grammar hearing, 2026-11-24): the energy
+endpointer cannot tell the partner from Haven, so the pause and Haven's words around it
+become one utterance that only closes when Haven's sentence ends, and the recognizer,
+decoding the mixture with only the pause live, heard "let us take five please", which the
+open pass rejected. Without the leak (Haven on its own sink, as below) the pause is heard
+every time. What would fix it: echo cancellation with Haven's playback as the reference
+(Haven knows exactly what it plays), or a pause detector that fires inside an open
+utterance instead of after it closes; both belong to the hearing, not the loop.
 """
 
 from __future__ import annotations
