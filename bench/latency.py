@@ -304,6 +304,7 @@ def file_runs(stack: Stack, runs: int, log: Callable[[str], None]) -> list[Serie
             speaker = TimelineReplies(synth)
             running = Running(stack, speaker, source.open)
             try:
+                time.sleep(1.0)  # a second of quiet first, as in a room
                 for intent, samples in (("start_checkin", start), ("pause", pause)):
                     if intent == "pause":  # about a second into Haven's welcome
                         while not speaker.speaking:
@@ -441,6 +442,8 @@ def device_runs(
             finally:
                 running.close()
             log(f"device run {run}: " + ", ".join(_last(s) for s in series.values()))
+    for s in series.values():
+        s.cold = None  # the recognizer was warmed by the file runs already
     return list(series.values()), idle
 
 
@@ -484,7 +487,7 @@ def table(series: list[Series]) -> str:
         dec = _ms([x.decision for x in s.samples])
         rep = _ms([x.reply for x in s.samples if x.reply is not None])
         own = _ms(s.own_estimate)[0]
-        cold = "-"
+        cold = "(warm)"
         if s.cold is not None:
             cold = f"{1000 * s.cold.decision:.0f}"
         what = "pause (barge-in)" if s.intent == "pause" else s.intent
@@ -548,6 +551,11 @@ reply (file source: the reply is ready to hand to a device; device: the first so
 Haven's sink, for the pause the first after its cut-off welcome went quiet).
 
 {text}
+
+"not heard": times the command was said and nothing was decided within {DECIDE_TIMEOUT:g} s (it
+was then said again, up to {TRIES} times). "cold": the warm-up run, when the recognizer builds
+the grammar for a set of intents the first time (the device runs reuse the warm recognizer).
+The hearing is whatever `create_hearing` returned that day (the wake-phrase listener).
 
 Idle listening on the virtual device (microphone, speaker stream, hearing): {idle}.
 
