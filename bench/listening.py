@@ -1,259 +1,370 @@
-"""Benchmark of the learned detectors on speech and voices training never heard.
+"""The listening benchmark's material and report (``bench.listening_e2e`` runs it).
 
-Run: ``python -m bench.listening [--models models] [--hours 3]``.
+- What is said: "Haven, <command>" with the commands training never heard
+  (``phrases.commands_test``), the always-armed pause phrasings with lead-ins never trained
+  (``PAUSE_LEADS_TEST``), step replies past the ones the reply detector trained on, and hours
+  of ordinary talk (the seed articles, ``bench/data/ordinary.txt``, held-out fortunes).
+- How it is heard: continuous streams (``segments``): items 1.5-2.5 s apart over room tone,
+  clean, in white/pink/brown noise and in babble at 20, 10 and 5 dB SNR.
+- The report (``render_e2e``): acceptance per route and condition, false fires per hour, idle
+  CPU and decision time, a threshold sweep, and whether the targets of issue #7 are met;
+  everything replayed from the records of one run (``bench.listening_e2e.replay``).
 
-- Wake phrase detection rate: "Haven, <command>" with commands kept out of training,
-  spoken whole by festival voices (never used in training), clean, in white-ish noise
-  (white, pink, brown) and in babble at 20, 10 and 5 dB SNR.
-- Always-armed pause recall: the fixed pause phrasings, with lead-ins never trained,
-  same voices and conditions.
-- False fires per hour: ordinary talk streamed through every detector (all replies live):
-  held-out fortunes sentences, the seed articles (kept out of all training) and, when
-  present, ``bench/data/ordinary.txt``, spoken by the festival voices.
-- CPU while idle listening: features for quiet room noise, per second of audio.
-
-Utterance boundaries come from the synthesis (an oracle VAD), jittered by up to 0.1 s.
-Prints a table and writes the "## Listening (learned detectors)" section of BENCHMARKS.md.
+The detector-only benchmark that was here (oracle utterance boundaries) is superseded: the
+end-to-end records keep every detector score. Its last table stays in BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
-from datetime import date
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-from platformdirs import user_cache_path
 
-from assistant.audio import chunks_from_array
+from assistant.intents import IntentMatch
+from assistant.library import Library
 from assistant.listen import augment
-from assistant.listen.corpus import PAUSE_LEADS_TEST, PAUSE_PHRASES, build_phrases
-from assistant.listen.detector import Detectors
+from assistant.listen.corpus import (
+    PAUSE_LEADS_TEST,
+    PAUSE_PHRASES,
+    build_phrases,
+    reply_sentences,
+)  # fmt: skip
+from assistant.listen.listener import ListenTuning
 from assistant.listen.negatives import article_sentences, fortune_sentences
 from assistant.listen.scenes import trim
-from assistant.listen.synth import ClipCache, festival_voices, render_many
+from assistant.listen.synth import Voice
+
+if TYPE_CHECKING:
+    from .listening_e2e import Pass, Utt
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
-SECTION = "## Listening (learned detectors)"
 RATE = 16000
+_SMALL = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred")
 CONDITIONS = [("clean", "", 0.0)] + [
     (f"{kind} {snr} dB", kind, float(snr)) for kind in ("noise", "babble") for snr in (20, 10, 5)
 ]
 
 
-def _scene(clip: np.ndarray, kind: str, snr: float, babble_src: list[np.ndarray],
-           rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
-    speech = augment.set_level(trim(clip), float(rng.uniform(-28, -16)))
-    lead, tail = int(RATE * rng.uniform(2.0, 2.6)), int(RATE * 0.8)
-    audio = np.zeros(lead + len(speech) + tail)
-    audio[lead : lead + len(speech)] = speech
-    level = augment.rms(speech)
-    audio += augment.coloured_noise("pink", len(audio), rng) * level * 10 ** (-55 / 20)
-    if kind == "noise":
-        colour = augment.NOISE_KINDS[int(rng.integers(3))]
-        audio += augment.mix_at_snr(np.zeros(len(audio)),
-                                    augment.coloured_noise(colour, len(audio), rng), snr, level)
-    elif kind == "babble":
-        audio += augment.mix_at_snr(np.zeros(len(audio)),
-                                    augment.babble(babble_src, len(audio), rng), snr, level)
-    return augment.to_int16(audio, rng), lead / RATE, (lead + len(speech)) / RATE
-
-
-def _run(det: Detectors, audio: np.ndarray, start: float, end: float,
-         rng: np.random.Generator) -> dict[str, float]:
-    """Each head's score for its own target (wake, pause) on one utterance."""
-    det.reset()
-    for chunk in chunks_from_array(audio):
-        det.feed(chunk)
-    jitter = rng.uniform(-0.1, 0.1, 2)
-    scores = det.scores(end + jitter[1], start + jitter[0])
-    return {name: score for name, (_, score, _) in scores.items()}
-
-
-Scores = dict[str, dict[str, list[float]]]
-
-
-def recall_scores(det: Detectors, cache: ClipCache, seed: int) -> Scores:
-    """Per condition, the wake head's scores on wake utterances and the pause head's on
-    pause utterances (a detection is a score at or above the head's threshold)."""
+def wake_texts() -> list[str]:
+    """ "Haven, <command>" with every wake lead and the commands training never heard."""
     phrases = build_phrases(ROOT / "intents" / "en", "Haven")
-    rng = np.random.default_rng(seed)
-    voices = festival_voices()
-    wake_texts = [f"{lead}Haven, {cmd}" for lead in ("", "hey ", "okay ")
-                  for cmd in phrases.commands_test]
-    pause_texts = [f"{lead} {p}".strip() for lead in PAUSE_LEADS_TEST for p in PAUSE_PHRASES
-                   if not (lead and p == "pause")]
-    wake_jobs = [(wake_texts[int(rng.integers(len(wake_texts)))], v) for v in voices
-                 for _ in range(12)]
-    pause_jobs = [(t, v) for v in voices for t in pause_texts]
-    babble_jobs = [(t, voices[i % len(voices)])
-                   for i, t in enumerate(fortune_sentences("test")[:45])]
-    clips = render_many(wake_jobs + pause_jobs + babble_jobs, cache)
-    wake_clips = clips[: len(wake_jobs)]
-    pause_clips = clips[len(wake_jobs) : len(wake_jobs) + len(pause_jobs)]
-    babble_src = [trim(c) for c in clips[len(wake_jobs) + len(pause_jobs) :]]
-    table: Scores = {}
-    for name, kind, snr in CONDITIONS:
-        row: dict[str, list[float]] = {"wake": [], "pause": []}
-        for head, group in (("wake", wake_clips), ("pause", pause_clips)):
-            for clip in group:
-                audio, start, end = _scene(clip, kind, snr, babble_src, rng)
-                row[head].append(_run(det, audio, start, end, rng)[head])
-        table[name] = row
-    return table
+    return [f"{lead}Haven, {cmd}" for lead in ("", "hey ", "okay ")
+            for cmd in phrases.commands_test]  # fmt: skip
 
 
-def false_fire_scores(
-    det: Detectors, cache: ClipCache, hours: float, seed: int
-) -> tuple[float, dict[str, list[float]]]:
-    """Hours streamed, and each head's best score on every ordinary utterance (replies:
-    any reply label counts)."""
-    rng = np.random.default_rng(seed + 1)
+def pause_texts() -> list[str]:
+    """The always-armed pause phrasings with the lead-ins training never heard."""
+    return [f"{lead} {p}".strip() for lead in PAUSE_LEADS_TEST for p in PAUSE_PHRASES
+            if not (lead and p == "pause")]  # fmt: skip
+
+
+def wake_jobs_for(voices: Sequence[Voice], per_voice: int, rng: np.random.Generator,
+                  texts: Sequence[str] = ()) -> list[tuple[str, Voice]]:  # fmt: skip
+    """``per_voice`` random wake-plus-command texts (``texts``, or all) for each voice."""
+    texts = list(texts) or wake_texts()
+    return [(texts[int(rng.integers(len(texts)))], v) for v in voices for _ in range(per_voice)]
+
+
+def babble_jobs_for(voices: Sequence[Voice], count: int = 45) -> list[tuple[str, Voice]]:
+    """Held-out fortunes sentences that make the babble."""
+    return [(t, voices[i % len(voices)]) for i, t in enumerate(fortune_sentences("test")[:count])]
+
+
+def talk_jobs(hours: float, rng: np.random.Generator,
+              voices: Sequence[Voice]) -> list[tuple[str, Voice]]:
+    """Ordinary talk, a little more than ``hours`` of it: the seed articles (kept out of all
+    training), ``bench/data/ordinary.txt`` and held-out fortunes in a seeded order."""
     texts = fortune_sentences("test")
     extra = article_sentences(SEEDS) if SEEDS.is_dir() else []
     ordinary = ROOT / "bench" / "data" / "ordinary.txt"
     if ordinary.exists():
         extra += [line.strip() for line in ordinary.read_text().splitlines()
-                  if line.strip() and not line.startswith("#")]
-    voices = festival_voices()
+                  if line.strip() and not line.startswith("#")]  # fmt: skip
     order = list(extra) + [texts[int(i)] for i in rng.permutation(len(texts))]
-    need = hours * 3600
-    jobs, spoken = [], 0.0
+    jobs: list[tuple[str, Voice]] = []
+    spoken = 0.0
     for i, text in enumerate(order):
         jobs.append((text, voices[i % len(voices)]))
         spoken += 0.42 * len(text.split()) + 0.9
-        if spoken > need * 1.1:
+        if spoken > hours * 3600 * 1.1:
             break
-    clips = render_many(jobs, cache)
-    det.reset()
-    t = 0.0
-    scores: dict[str, list[float]] = {h.name: [] for h in det.heads}
-    stream_seconds = 0.0
-    for clip in clips:
-        speech = augment.set_level(trim(clip), float(rng.uniform(-30, -14)))
-        gap = int(RATE * rng.uniform(0.5, 1.5))
-        audio = np.zeros(gap + len(speech) + int(0.5 * RATE))
-        audio[gap : gap + len(speech)] = speech
+    return jobs
+
+
+def noise_bed(kind: str, snr: float, n: int, level: float, babble_src: list[np.ndarray],
+              rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of the condition's noise (none, white/pink/brown picked at random, or
+    babble) at ``snr`` dB below a speech level of ``level`` (int16 units)."""
+    if kind == "noise":
+        colour = augment.NOISE_KINDS[int(rng.integers(3))]
+        return augment.coloured_noise(colour, n, rng) * level * 10 ** (-snr / 20)
+    if kind == "babble":
+        return augment.babble(babble_src, n, rng) * level * 10 ** (-snr / 20)
+    return np.zeros(n)
+
+
+# ---- streams ---------------------------------------------------------------------------
+
+
+def segments(clips: Sequence[np.ndarray], condition: str, babble_src: list[np.ndarray],
+             rng: np.random.Generator, gaps: tuple[float, float] = (1.5, 2.5),
+             levels: tuple[float, float] = (-24.0, -20.0),
+             ) -> Iterator[tuple[np.ndarray, float, float]]:  # fmt: skip
+    """Each clip with the quiet before it, in the condition's noise: (int16 audio, speech
+    start and end within it). Noise is set against a nominal speech level of -22 dBFS
+    (speech levels vary by +-2 dB, so does each item's SNR), above 50 Hz (``audible``);
+    room tone at -62 dBFS."""
+    kind, snr = next((k, s) for name, k, s in CONDITIONS if name == condition)
+    nominal = 32767 * 10 ** (-22 / 20)
+    for i, clip in enumerate([*clips, None]):
+        speech = np.zeros(int(2.0 * RATE)) if clip is None else augment.set_level(
+            trim(clip), float(rng.uniform(*levels)))  # fmt: skip
+        gap = int(RATE * (2.5 if i == 0 else rng.uniform(*gaps)))
+        audio = np.zeros(gap + len(speech))
+        audio[gap:] = speech
         audio += augment.coloured_noise("pink", len(audio), rng) * 32767 * 10 ** (-62 / 20)
-        samples = augment.to_int16(audio, rng)
-        for chunk in chunks_from_array(samples):
-            det.feed(type(chunk)(chunk.rate, chunk.width, chunk.channels, chunk.audio,
-                                 t + chunk.timestamp))
-        start, end = t + gap / RATE, t + (gap + len(speech)) / RATE
-        jitter = rng.uniform(-0.1, 0.1, 2)
-        for name, (_, score, _) in det.scores(end + jitter[1], start + jitter[0]).items():
-            scores[name].append(score)
-        t += len(samples) / RATE
-        stream_seconds += len(samples) / RATE
-        if stream_seconds >= need:
-            break
-    return stream_seconds / 3600, scores
+        audio += audible(noise_bed(kind, snr, len(audio), nominal, babble_src, rng))
+        yield augment.to_int16(audio, rng), gap / RATE, len(audio) / RATE
 
 
-def idle_cpu(det: Detectors, seconds: float = 120.0) -> float:
-    """Share of one core the features take on a quiet room (process CPU / audio time)."""
-    rng = np.random.default_rng(5)
-    audio = augment.to_int16(augment.coloured_noise("pink", int(RATE * seconds), rng) * 30, rng)
-    det.reset()
-    began = time.process_time()
-    for chunk in chunks_from_array(audio):
-        det.feed(chunk)
-    return (time.process_time() - began) / seconds
+def audible(noise: np.ndarray, cutoff: float = 50.0) -> np.ndarray:
+    """``noise`` without what is below ``cutoff`` Hz, at the same RMS: as a loudspeaker plays
+    it and a microphone picks it up. Brown and pink noise otherwise carry most of their power
+    in a sub-audible wander that the energy endpointer takes for speech."""
+    if not noise.any():
+        return noise
+    spectrum = np.fft.rfft(noise)
+    spectrum[np.fft.rfftfreq(len(noise), 1.0 / RATE) < cutoff] = 0
+    out = np.fft.irfft(spectrum, len(noise))
+    before, after = float(np.sqrt(np.mean(noise**2))), float(np.sqrt(np.mean(out**2)))
+    return np.asarray(out * (before / (after or 1.0)))
 
 
-def _rate(values: list[float], threshold: float) -> float:
-    return float(np.mean(np.asarray(values) >= threshold)) if values else 0.0
+def verdict(match: IntentMatch | None) -> str:
+    """An intent and its slots as one comparable string ("" for none)."""
+    if match is None:
+        return ""
+    slots = ",".join(f"{k}={v}" for k, v in sorted(match.slots.items()))
+    return f"{match.intent}({slots})" if slots else match.intent
 
 
-def _fires(values: list[float], threshold: float, hours: float) -> float:
-    return float(np.sum(np.asarray(values) >= threshold)) / hours
+def reply_texts(library: Library, expected: frozenset[str], rng: np.random.Generator,
+                count: int) -> list[tuple[str, str]]:  # fmt: skip
+    """(intent, sentence) replies the reply detector never trained on (after its first 24)."""
+    pool = reply_sentences(library.intents, per_intent=400)
+    out = []
+    for intent in sorted(expected):
+        texts = [t for t in pool[intent][24:] if not any(w in t for w in _SMALL)]
+        picks = rng.choice(len(texts), size=min(count, len(texts)), replace=False)
+        out += [(intent, texts[int(p)]) for p in picks]
+    return out
 
 
-def render_markdown(recall: Scores, hours: float, fa: dict[str, list[float]], cpu: float,
-                    thresholds: dict[str, float], models: Path) -> str:
-    """The BENCHMARKS.md section: results at the trained thresholds, then a sweep."""
-    n_wake, n_pause = len(recall["clean"]["wake"]), len(recall["clean"]["pause"])
-    tw, tp, tr = thresholds["wake"], thresholds["pause"], thresholds["reply"]
+def expect_of(library: Library, text: str, allowed: frozenset[str]) -> str:
+    """The verdict a right decision gives for ``text`` (the wake phrase removed)."""
+    command = text.split(",", 1)[1] if "," in text and "Haven" in text.split(",", 1)[0] else text
+    return verdict(library.intents.match(command, allowed))
+
+
+def voice_name(v: Voice) -> str:
+    extra = f" x{v.speed:g}" if v.speed != 1 else f" t{v.tempo:g}" if v.tempo != 1 else ""
+    return f"{v.engine} {v.name}{extra}"
+
+
+# ---- the end-to-end report (records of bench.listening_e2e) ------------------------------
+
+TENS = ("clean", "noise 10 dB", "babble 10 dB")
+SPAN = (0.3, 1.2)
+"""A decision belongs to an item when its speech ends this long before/after the item's."""
+
+
+def _hits(p: Pass, got: list[tuple[str, str]]) -> list[list[str]]:
+    ends = np.array([u.end for u in p.utts])
+    out = []
+    for item in p.items:
+        near = np.flatnonzero((ends >= item.start - SPAN[0]) & (ends <= item.end + SPAN[1]))
+        out.append([got[i][0] for i in near if got[i][0]])
+    return out
+
+
+def _right(expect: str, verdict: str) -> bool:
+    return verdict == expect or (expect == "pause" and verdict.split("(")[0] == "pause")
+
+
+def accepted(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> tuple[int, int, int]:
+    """(accepted, wrong, items) of one recall pass replayed at ``tuning``: accepted when
+    a decision with the right intent and slots comes for the item, wrong when only others."""
+    from .listening_e2e import replay
+
+    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels))
+    right = sum(any(_right(i.expect, v) for v in h) for i, h in zip(p.items, hits, strict=True))
+    wrong = sum(bool(h) and not any(_right(i.expect, v) for v in h)
+                for i, h in zip(p.items, hits, strict=True))  # fmt: skip
+    return right, wrong, len(p.items)
+
+
+def fired(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> list[tuple[Utt, str, str]]:
+    """Every decision made on a talk pass (each one a false fire)."""
+    from .listening_e2e import replay
+
+    got = replay(p.utts, tuning, p.allowed, p.expected, labels)
+    return [(u, v, via) for u, (v, via) in zip(p.utts, got, strict=True) if v]
+
+
+def _pct(counts: Sequence[tuple[int, int, int]]) -> str:
+    right, n = sum(c[0] for c in counts), sum(c[2] for c in counts)
+    return f"{right / n:.0%} ({right}/{n})" if n else "-"
+
+
+Counts = dict[tuple[str, str], list[tuple[int, int, int]]]
+Talk: TypeAlias = "dict[str, tuple[list[tuple[Utt, str, str]], float]]"
+
+
+def measure(passes: Sequence[Pass], tuning: ListenTuning,
+            labels: Sequence[str]) -> tuple[Counts, Talk]:  # fmt: skip
+    """Acceptance per (route, condition); the decisions on each talk pass and its hours."""
+    counts: Counts = {}
+    talk: Talk = {}
+    for p in passes:
+        if p.name.startswith("talk"):
+            talk[p.name] = (fired(p, tuning, labels), p.seconds / 3600)
+        else:
+            key = ("reply" if p.name.startswith("reply") else p.name, p.condition)
+            counts.setdefault(key, []).append(accepted(p, tuning, labels))
+    return counts, talk
+
+
+def sweep(passes: Sequence[Pass], base: ListenTuning, labels: Sequence[str],
+          grid: Mapping[str, Sequence[float]]) -> list[str]:  # fmt: skip
+    """Markdown rows: one knob moved at a time from ``base``."""
+    rows = ["| tuning | wake+command | pause (speaking) | replies | false fires/h idle | "
+            "in a practice |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for knob, values in grid.items():
+        for value in values:
+            tuning = ListenTuning(**{**asdict(base), knob: value})
+            m, talk = measure(passes, tuning, labels)
+
+            def cell(route: str, m: Counts = m) -> str:
+                return " / ".join(_pct(m[(route, c)]).split(" ")[0] if (route, c) in m else "-"
+                                  for c in TENS)  # fmt: skip
+
+            fa = [f"{len(talk[k][0]) / talk[k][1]:.2f}" if k in talk else "-"
+                  for k in ("talk idle", "talk practice")]  # fmt: skip
+            mark = " (shipped)" if tuning == base else ""
+            rows.append(f"| {knob} {value}{mark} | {cell('wake')} | {cell('pause speaking')} | "
+                        f"{cell('reply')} | {fa[0]} | {fa[1]} |")  # fmt: skip
+    return rows
+
+
+def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
+               dev: Sequence[dict[str, Any]] = ()) -> str:  # fmt: skip
+    """The body of the "## Listening" section of BENCHMARKS.md."""
+    from .listening_e2e import GRID_WAKE, PRACTICES
+
+    passes = [p for d in docs for p in d["passes"]]
+    labels = next(d["labels"] for d in docs)
+    m, talk = measure(passes, tuning, labels)
+    cpu = next((d["cpu"] for d in docs if "cpu" in d), float("nan"))
+    lat = sorted(u.latency for p in passes if p.name in ("wake", "pause idle")
+                 or p.name.startswith("reply") for u in p.utts if u.latency >= 0)  # fmt: skip
+    mismatches = sum(p.mismatches for p in passes)
+
+    def rate(route: str, cond: str) -> float:
+        c = m.get((route, cond), [])
+        return sum(x[0] for x in c) / max(1, sum(x[2] for x in c))
+
+    idle_fa, idle_h = talk.get("talk idle", ([], float("nan")))
+    prac_fa, prac_h = talk.get("talk practice", ([], float("nan")))
+    fa = (len(idle_fa) / idle_h, len(prac_fa) / prac_h)
+    worst10 = min(rate("wake", "noise 10 dB"), rate("wake", "babble 10 dB"))
+    pause10 = min(rate("pause speaking", "noise 10 dB"), rate("pause speaking", "babble 10 dB"))
+
+    def met(ok: bool) -> str:
+        return "**met**" if ok else "not met"
+
     lines = [
-        SECTION,
+        f"Measured {day} with `python -m bench.listening_e2e` (parts `recall`, `talk`, `talk "
+        "--practice`, `cpu`, then `report --write`): the `Listener` that `haven run` builds "
+        "(shipped detectors, pocketsphinx grammar), fed continuous streams in 30 ms chunks; "
+        "the endpointer finds the utterances (no oracle boundaries). Voices: festival (kal, ked, "
+        "slt HTS at three speeds), which training never uses and no setting was chosen on; "
+        "wake commands, pause lead-ins and reply phrasings training never saw. Items are 1.5-2.5 "
+        "s apart over room tone (-62 dBFS); noise (white, pink or brown per item) and babble "
+        "(3-6 festival voices, held-out sentences) run through the whole stream at the SNR "
+        "against a -22 dBFS speech level (each item -24 to -20 dBFS). An item counts when a "
+        "decision with its intent and slots comes for it. 2-core machine shared with other "
+        "jobs.",
         "",
-        f"Measured {date.today().isoformat()} with `python -m bench.listening` on the detectors "
-        f"in `{models.name}/detectors/`; festival voices (kal, ked, slt HTS at three speeds), "
-        "which training never uses; wake commands and pause lead-ins never trained; oracle "
-        "utterance boundaries jittered by 0.1 s. Targets: wake >= 95% clean and >= 90% at 10 dB, "
-        "pause >= 95% clean and >= 90% at 10 dB, <= 0.5 false fires per hour, "
-        "idle <= 15% of a core.",
+        f"Shipped `ListenTuning`: wake {tuning.wake}, pause {tuning.pause}, reply "
+        f"{tuning.reply} (chosen on the espeak-ng/flite dev run below).",
         "",
-        f"At the trained thresholds (wake {tw:.3f}, pause {tp:.3f}, reply {tr:.3f}):",
-        "",
-        f"| condition | wake phrase detected (n={n_wake}) | pause recall (n={n_pause}) |",
+        "| target (issue #7) | measured | |",
         "|---|---|---|",
-    ]
-    for name, _, _ in CONDITIONS:
-        row = recall[name]
-        lines.append(f"| {name} | {_rate(row['wake'], tw):.0%} | {_rate(row['pause'], tp):.0%} |")
-    lines += [
+        f"| \"Haven, <command>\" >= 95% clean | {rate('wake', 'clean'):.0%} | "
+        f"{met(rate('wake', 'clean') >= 0.95)} |",
+        f"| \"Haven, <command>\" >= 90% at 10 dB (noise / babble) | "
+        f"{rate('wake', 'noise 10 dB'):.0%} / {rate('wake', 'babble 10 dB'):.0%} | "
+        f"{met(worst10 >= 0.9)} |",
+        f"| pause recall >= 95% clean (while Haven speaks / idle) | "
+        f"{rate('pause speaking', 'clean'):.0%} / {rate('pause idle', 'clean'):.0%} | "
+        f"{met(rate('pause speaking', 'clean') >= 0.95)} |",
+        f"| pause recall >= 90% at 10 dB (noise / babble, while Haven speaks) | "
+        f"{rate('pause speaking', 'noise 10 dB'):.0%} / "
+        f"{rate('pause speaking', 'babble 10 dB'):.0%} | {met(pause10 >= 0.9)} |",
+        f"| <= 0.5 false fires per hour, any intent (idle / in a practice) | "
+        f"{fa[0]:.2f} / {fa[1]:.2f} | {met(max(fa) <= 0.5)} |",
+        f"| idle listening <= 15% of one core | {cpu:.1%} | {met(cpu <= 0.15)} |",
         "",
-        f"False fires per hour over {hours:.1f} h of ordinary talk ({len(fa['wake'])} "
-        f"utterances; every reply live): wake {_fires(fa['wake'], tw, hours):.2f}, "
-        f"pause {_fires(fa['pause'], tp, hours):.2f}, "
-        f"replies {_fires(fa['reply'], tr, hours):.2f}.",
-        "",
-        "Threshold sweep (for reading the trade-off; the shipped thresholds were picked on "
-        "validation voices, not here): recall clean / noise 10 dB / babble 10 dB, false fires "
-        "per hour.",
-        "",
-        "| threshold | wake recall | wake fires/h | pause recall | pause fires/h | reply fires/h |",
+        "| condition | \"Haven, <command>\" accepted | wrong intent/slots | pause recall, Haven "
+        "speaking | pause recall, idle | replies in a practice |",
         "|---|---|---|---|---|---|",
     ]
-    for t in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999):
-        wake = " / ".join(f"{_rate(recall[c]['wake'], t):.0%}"
-                          for c in ("clean", "noise 10 dB", "babble 10 dB"))
-        pause = " / ".join(f"{_rate(recall[c]['pause'], t):.0%}"
-                           for c in ("clean", "noise 10 dB", "babble 10 dB"))
-        lines.append(f"| {t} | {wake} | {_fires(fa['wake'], t, hours):.2f} | {pause} | "
-                     f"{_fires(fa['pause'], t, hours):.2f} | {_fires(fa['reply'], t, hours):.2f} |")
-    lines += ["", f"Idle listening: {cpu:.1%} of one core (features every 80 ms).", ""]
-    return "\n".join(lines)
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace or append this benchmark's section; other sections are left as they are."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        stop = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                    len(lines))
-        new = "".join(lines[:start]) + text + ("\n" if stop < len(lines) else "") + "".join(
-            lines[stop:])
-    path.write_text(new, encoding="utf-8")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--models", default=str(ROOT / "models"))
-    parser.add_argument("--hours", type=float, default=3.0, help="ordinary talk streamed")
-    parser.add_argument("--cache", default=str(user_cache_path("haven") / "listen"))
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    args = parser.parse_args()
-    models = Path(args.models)
-    cache = ClipCache(Path(args.cache))
-    det = Detectors.from_dir(models)
-    cpu = idle_cpu(det)
-    recall = recall_scores(det, cache, args.seed)
-    hours, fa = false_fire_scores(det, cache, args.hours, args.seed)
-    thresholds = {h.name: h.threshold for h in det.heads}
-    text = render_markdown(recall, hours, fa, cpu, thresholds, models)
-    print(text)
-    if not args.no_write:
-        write_section(ROOT / "BENCHMARKS.md", text)
-
-
-if __name__ == "__main__":
-    main()
+    for cond, _, _ in CONDITIONS:
+        wake = m.get(("wake", cond), [])
+        lines.append(f"| {cond} | {_pct(wake)} | {sum(c[1] for c in wake)} | "
+                     f"{_pct(m.get(('pause speaking', cond), []))} | "
+                     f"{_pct(m.get(('pause idle', cond), []))} | "
+                     f"{_pct(m.get(('reply', cond), []))} |")  # fmt: skip
+    practices = ", ".join("{" + ", ".join(sorted(e)) + "}" for e in PRACTICES)
+    lines += [
+        "",
+        f"Replies: the expected sets {practices}, every global intent live too; two phrasings "
+        "per reply and voice from the intents' sentences the reply detector never trained on.",
+        "",
+        f"False fires over {idle_h:.2f} h of ordinary talk (the "
+        f"seed articles, `bench/data/ordinary.txt`, held-out fortunes; 0.5-1.5 s gaps): idle "
+        f"(top-level intents live) **{len(idle_fa)} = {fa[0]:.2f}/h**; in a practice "
+        f"({{done, extend}} expected, {prac_h:.2f} h) **{len(prac_fa)} = {fa[1]:.2f}/h**.",
+        "",
+    ]
+    for name, found in (("idle", idle_fa), ("in a practice", prac_fa)):
+        for u, v, via in found:
+            said = next((i for p in passes if p.name.startswith("talk") for i in p.items
+                         if i.start - SPAN[0] <= u.end <= i.end + SPAN[1]), None)  # fmt: skip
+            text = f"{said.voice}: \"{said.text}\"" if said else "?"
+            lines.append(f"- {name}, {u.end / 60:.1f} min: {text} -> {v} via {via}")
+    if lat:
+        lines += ["", f"Decision after the end of speech (accepted items, all conditions, "
+                  f"n={len(lat)}): median {np.median(lat):.2f} s, p95 "
+                  f"{np.percentile(lat, 95):.2f} s; this includes the endpointer's 0.5 s of "
+                  "trailing quiet and was taken at the tuning the run used."]  # fmt: skip
+    lines += ["", f"Idle listening (endpointer + embeddings on quiet room noise, CPU time / "
+              f"audio time): {cpu:.1%} of one core.",
+              f"Replaying the records gives the Listener's own decisions: {mismatches} "
+              "disagreements.", "", "Threshold sweep (festival, for reading the trade-off "
+              "only; acceptance clean / noise 10 dB / babble 10 dB):", ""]  # fmt: skip
+    grid = {"wake": GRID_WAKE, "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
+            "reply": (0.005, 0.02, 0.05, 0.1, 0.3, 0.5)}  # fmt: skip
+    lines += sweep(passes, tuning, labels, grid)
+    if dev:
+        dpasses = [p for d in dev for p in d["passes"]]
+        hours = sum(p.seconds for p in dpasses if p.name == "talk idle") / 3600
+        lines += ["", "### Tuning (dev run: espeak-ng and flite voices)", "",
+                  f"Voices of the training engines at fixed settings, the same phrasings, "
+                  f"{hours:.1f} h of ordinary talk. The shipped `ListenTuning` was chosen here:",
+                  "", *sweep(dpasses, tuning, labels, grid)]  # fmt: skip
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,118 @@
+"""The end-to-end listening benchmark's machinery, on a tiny stream (so it cannot rot).
+
+A few espeak-ng and flite clips (rendered into a tmp cache) go through the same code as
+``python -m bench.listening_e2e``: a continuous stream fed to the recording Listener
+(shipped detectors, real pocketsphinx), records replayed at other thresholds, saved and
+loaded, and the BENCHMARKS.md section rendered.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.library import Library, default_models_dir
+from assistant.listen.listener import ListenTuning
+from assistant.listen.synth import ClipCache, Voice, render_many
+from assistant.live import create_recognizer
+from bench import listening, listening_e2e
+from bench.listening import segments, verdict, voice_name
+from bench.listening_e2e import CachedRecognizer, Pass, RecordingListener, check, feed, replay
+
+ROOT = Path(__file__).resolve().parent.parent
+VOICES = (Voice("espeak", "en-us+m3", 50, 0.9), Voice("flite", "slt"))
+ITEMS = (
+    ("Haven, start check-in", VOICES[0], "start_checkin"),
+    ("we need a pause", VOICES[1], "pause"),
+    ("I think we should take the dog to the park tomorrow", VOICES[0], ""),
+    ("hey Haven, bedtime gratitude", VOICES[1], "gratitude"),
+)
+
+pytestmark = pytest.mark.skipif(
+    any(shutil.which(t) is None for t in ("espeak-ng", "flite", "sox")),
+    reason="needs espeak-ng, flite and sox",
+)
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.load(ROOT / "intents")
+
+
+@pytest.fixture(scope="module")
+def listener(library: Library) -> Iterator[RecordingListener]:
+    with create_recognizer(library, Settings()) as rec:
+        yield RecordingListener(CachedRecognizer(rec), library, ListenTuning(),
+                                default_models_dir())  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(library: Library, listener: RecordingListener,
+        tmp_path_factory: pytest.TempPathFactory) -> Pass:  # fmt: skip
+    cache = ClipCache(tmp_path_factory.mktemp("clips"))
+    clips = render_many([(t, v) for t, v, _ in ITEMS], cache)
+    allowed = listening_e2e.idle_allowed(library)
+    parts = segments(clips, "noise 20 dB", [], np.random.default_rng(3))
+    texts = [(t, voice_name(v), e) for t, v, e in ITEMS]
+    seconds, items = feed(listener, parts, allowed, frozenset(), texts)
+    return Pass("wake", "clean", sorted(allowed), [], {**vars(listener.tuning)}, seconds, items,
+                listener.utts)  # fmt: skip
+
+
+def test_the_stream_is_cut_by_the_endpointer_and_every_utterance_recorded(run: Pass) -> None:
+    assert len(run.items) == len(ITEMS)
+    assert run.seconds > sum(i.end - i.start for i in run.items) + 2 * len(ITEMS)
+    assert len(run.utts) >= 3
+    for u in run.utts:
+        assert 0.0 <= u.armed <= 1.0 and 0.0 <= u.wake <= 1.0
+        assert u.end > u.start
+
+
+def test_the_real_listener_hears_the_commands(run: Pass, listener: RecordingListener) -> None:
+    right, wrong, n = listening.accepted(run, listener.tuning, sorted(listener._labels))
+    assert n == len(ITEMS)
+    assert right >= 2, [(u.heard, u.via) for u in run.utts]
+    assert wrong == 0
+    latencies = [u.latency for u in run.utts if u.heard]
+    assert latencies and all(t > 0.4 for t in latencies)  # includes 0.5 s of quiet
+
+
+def test_the_replay_gives_the_listeners_own_decisions(
+    run: Pass, listener: RecordingListener
+) -> None:
+    labels = sorted(listener._labels)
+    assert check(run, labels) == 0
+    # a stricter tuning can only take decisions away
+    strict = ListenTuning(wake=0.99, pause=0.9, reply=0.5)
+    loose = replay(run.utts, listener.tuning, run.allowed, run.expected, labels)
+    tight = replay(run.utts, strict, run.allowed, run.expected, labels)
+    assert sum(bool(v) for v, _ in tight) <= sum(bool(v) for v, _ in loose)
+    with pytest.raises(KeyError):  # a wake threshold off the recorded grid
+        replay([u for u in run.utts if u.wake >= 0.5], ListenTuning(wake=0.55), run.allowed,
+               run.expected, labels)  # fmt: skip
+
+
+def test_save_load_and_the_report(run: Pass, listener: RecordingListener, tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    doc = {"voices": "festival", "seed": 0, "labels": sorted(listener._labels),
+           "passes": [asdict(run)], "cpu": 0.05}  # fmt: skip
+    listening_e2e.save(tmp_path / "recall-festival.json", doc)
+    loaded = listening_e2e.load(tmp_path / "recall-festival.json")
+    assert loaded["passes"][0].utts == run.utts
+    text = listening.render_e2e([loaded], ListenTuning(), "2026-11-24")
+    assert "| target (issue #7) | measured | |" in text
+    assert "| clean |" in text and "| wake 0.99 |" in text
+    assert "5.0% of one core" in text
+
+
+def test_verdicts_carry_the_slots(library: Library) -> None:
+    match = library.intents.match("we need a pause for ten minutes")
+    assert match is not None
+    assert verdict(match).startswith("pause")
+    assert verdict(None) == ""
