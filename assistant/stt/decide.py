@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..intents import IntentMatch, IntentSet
+from .denoise import DenoiseConfig
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Tuning:
     """Share of the open pass's unigram mass given to the background words."""
     min_agreement: float = 0.75
     """Share of a grammar phrase's words the open pass must also hear to accept it."""
+    denoise: DenoiseConfig | None = field(default_factory=DenoiseConfig)
+    """Wiener noise reduction before decoding (None: off)."""
     front_end: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """pocketsphinx settings applied over the model's own (``cmn``, ``remove_noise``...)."""
 

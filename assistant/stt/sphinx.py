@@ -34,6 +34,7 @@ from ..intents import IntentSet
 from .arpa import command_lm
 from .base import Recognition, WordScore
 from .decide import Tuning, decide
+from .denoise import wiener
 from .grammar import Grammar, build_grammar
 from .lexicon import Lexicon, Pronunciations
 from .wordgraph import WordGraph
@@ -204,7 +205,10 @@ class PocketsphinxRecognizer:
         )
 
     def _condition(self, samples: np.ndarray) -> np.ndarray:
-        """Add a fixed, quiet noise floor: runs of digital zeros upset the front end."""
+        """Reduce steady noise, then add a fixed, quiet noise floor (digital zeros upset
+        the front end)."""
+        if self.tuning.denoise is not None and len(samples):
+            samples = wiener(samples, self.tuning.denoise)
         level = self.tuning.noise_floor
         if level <= 0 or not len(samples):
             return samples
