@@ -4,6 +4,15 @@ A PortAudio output stream stays open for the Speaker's life; its callback copies
 queued audio out in blocks of ``block_ms``, or silence when there is none. ``stop()``
 just empties the queue, so the sound ends within one block plus the device latency.
 Text is rendered on the Speaker's own thread, ``haven-speaker``.
+
+A device that cannot be opened, or whose stream PortAudio ends (the sink was removed, the
+sound server restarted), is opened again by the ``haven-speaker`` thread when there is
+something to play, no more often than :data:`BACKOFF` allows; meanwhile every prompt goes
+to ``on_text``. It is reopened by the same PortAudio index, without re-initialising
+PortAudio (that would also kill the microphone's stream): PortAudio's ``pulse`` and
+``default`` devices connect to the sound server afresh at each open, so they come back.
+A hardware device that was unplugged and plugged in again is only seen after
+:func:`assistant.devices.rescan`, which the Speaker never calls.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType, TracebackType
 from typing import Any
 
@@ -27,6 +37,12 @@ from .events import EarconKind
 from .tts import Synthesizer
 
 logger = logging.getLogger(__name__)
+
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Seconds after losing the output device before each attempt to open it again (the
+last repeats). An attempt is only made when there is something to play."""
+LOST = "the output device stopped"
+"""The problem recorded when PortAudio ends the stream by itself."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,11 @@ class Speaker:
     ``synth`` renders the text (``None``: every text goes to ``on_text``). ``device`` is
     ``None`` (the default output), an index or part of a device name. With no output
     device, a device that cannot open or fails later, or a render that fails, the text is
-    handed to ``on_text`` instead and one warning is logged (once per Speaker).
+    handed to ``on_text`` instead. Every prompt is either played or handed to ``on_text``:
+    those queued, or cut off, when the device fails go to ``on_text`` too. One warning is
+    logged when the device is lost (or cannot open at first) and one when it is back; the
+    device is tried again, on the ``haven-speaker`` thread, when there is something to
+    play and :data:`BACKOFF` allows. A failing render warns once per Speaker.
     ``on_text`` runs on the ``haven-speaker`` thread.
 
     ``on_first_sample`` gets ``time.monotonic()`` of the moment the first sample of each
@@ -88,12 +108,16 @@ class Speaker:
         self._synth = synth
         self._on_text = on_text
         self._on_first_sample = on_first_sample
+        self._device = device
+        self._wanted_latency = latency
+        self._block_ms = block_ms
         self._cond = threading.Condition()
         # Everything below is guarded by self._cond.
         self._jobs: deque[_Job] = deque()
         self._clips: deque[_Clip] = deque()
         self._head = 0
         self._rendering = False
+        self._current: _Job | None = None
         self._generation = 0
         self._first_samples: deque[float] = deque()
         self._since: float | None = None
@@ -101,29 +125,42 @@ class Speaker:
         self._last_text = ""
         self._closing = False
         self._problem = ""
-        # Owned by the haven-speaker thread once it runs.
-        self._warned = False
-
+        """Why there is no audio output ("" while the device plays)."""
+        self._lost = False
+        """The device was lost and the haven-speaker thread has not said so yet."""
+        self._stream_id = 0
+        """Which stream is current (a finished callback of an older one is ignored)."""
+        self._ended_id = 0
+        """The last current stream PortAudio ended."""
+        self._latency = 0.0
         self.output: DeviceInfo | None = None
-        """The output device in use (``None``: text only)."""
+        """The output device in use (``None``: text only for now)."""
         self.rate = RATE
         """The output stream's sample rate (Hz)."""
-        self._latency = 0.0
+        # Owned by the haven-speaker thread once it runs.
+        self._warned = False
         self._stream: Any = None
+        self._attempt = 0
+        self._retry_at = 0.0
         try:
-            self._open(portaudio(), device, latency, block_ms)
+            self._open()
         except AudioError as exc:
             self._problem = str(exc)
+            self._lost = True
+            self._retry_at = time.monotonic() + BACKOFF[0]
         self._thread = threading.Thread(target=self._run, name="haven-speaker", daemon=True)
         self._thread.start()
 
-    def _open(
-        self, sd: ModuleType, device: str | int | None, latency: float, block_ms: int
-    ) -> None:
-        info = find_device(device, "output")
+    def _open(self) -> None:
+        """Open and start the output stream (before the thread runs, then on it)."""
+        sd: ModuleType = portaudio()
+        info = find_device(self._device, "output")
         rate = round(info.default_samplerate)
         problem: Exception | None = None
         for channels in sorted({1, min(2, info.outputs)}):
+            with self._cond:
+                self._stream_id += 1
+                stream_id = self._stream_id
             stream = None
             try:
                 stream = sd.OutputStream(
@@ -131,10 +168,10 @@ class Speaker:
                     samplerate=rate,
                     channels=channels,
                     dtype="float32",
-                    blocksize=max(1, round(rate * block_ms / 1000)),
-                    latency=latency,
+                    blocksize=max(1, round(rate * self._block_ms / 1000)),
+                    latency=self._wanted_latency,
                     callback=self._callback,
-                    finished_callback=self._finished,
+                    finished_callback=partial(self._finished, stream_id),
                 )
                 stream.start()
             except sd.PortAudioError as exc:
@@ -142,11 +179,28 @@ class Speaker:
                 if stream is not None:
                     stream.close(ignore_errors=True)
                 continue
-            self._stream, self.output, self.rate = stream, info, rate
-            self._latency = float(stream.latency)
+            self._stream = stream
+            with self._cond:
+                if self._ended_id == stream_id:  # it failed as it started
+                    raise AudioError(f"speaker {info.name!r} (device {info.index}) stopped at once")
+                self.output, self.rate = info, rate
+                self._latency = float(stream.latency)
+                self._problem = ""
+                self._lost = False
             logger.info("speaker %r open at %d Hz, latency %.3f s", info.name, rate, self._latency)
             return
         raise AudioError(f"cannot open speaker {info.name!r} (device {info.index}): {problem}")
+
+    def _close_stream(self) -> None:
+        """Close the current stream, if any (the haven-speaker thread, or after its join)."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort(ignore_errors=True)
+            stream.close(ignore_errors=True)
+        except Exception as exc:  # a vanished device can fail in odd ways
+            logger.debug("closing speaker: %s", exc)
 
     # -- the audio thread ---------------------------------------------------------------
 
@@ -182,13 +236,24 @@ class Speaker:
                 self._first_samples.append(now)
                 self._cond.notify_all()
 
-    def _finished(self) -> None:
-        """Runs on PortAudio's thread when the stream ends: by close(), or the device failed."""
+    def _finished(self, stream_id: int) -> None:
+        """Runs on PortAudio's thread when a stream ends: by close(), or the device failed.
+
+        What was queued or playing is not lost: its text goes back to the front of the
+        jobs, to be said as text (or played, if the device is back by then)."""
         with self._cond:
-            if self._closing:
+            if self._closing or stream_id != self._stream_id:
                 return
-            self._problem = "the output device stopped"
-            self._clear()
+            self._ended_id = stream_id
+            if self._problem:  # still lost, or not yet open: _open sees ``_ended_id``
+                return
+            self._problem = LOST
+            self._lost = True
+            again = [_Job(text=clip.text) for clip in self._clips if clip.text]
+            if self._rendering and self._current is not None and self._current.text:
+                again.append(self._current)
+            self._clear()  # also drops the render in flight: its job is in ``again``
+            self._jobs.extendleft(reversed(again))
             self._cond.notify_all()
 
     # -- the haven-speaker thread ---------------------------------------------------------
@@ -196,15 +261,20 @@ class Speaker:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not (self._jobs or self._first_samples or self._closing):
+                while not (self._jobs or self._first_samples or self._closing or self._lost):
                     self._cond.wait()
                 if self._closing:
                     return
+                lost, self._lost = self._lost, False
+                problem = self._problem
                 first_samples = list(self._first_samples)
                 self._first_samples.clear()
                 job = self._jobs.popleft() if self._jobs else None
                 generation = self._generation
                 self._rendering = job is not None
+                self._current = job
+            if lost:
+                self._device_lost(problem)
             for at in first_samples:
                 self._call("on_first_sample", self._on_first_sample, at)
             if job is None:
@@ -217,20 +287,57 @@ class Speaker:
             finally:
                 with self._cond:
                     self._rendering = False
-                    stale = generation != self._generation or self._closing or self._problem
-                    if clip is not None and len(clip.samples) and not stale:
+                    self._current = None
+                    current = generation == self._generation and not self._closing
+                    if clip is not None and len(clip.samples) and current and not self._problem:
                         self._clips.append(clip)
                     self._cond.notify_all()
 
-    def _prepare(self, job: _Job) -> _Clip | None:
+    def _device_lost(self, problem: str) -> None:
+        """On the haven-speaker thread: say so once, let the stream go, wait before trying."""
+        logger.warning(
+            "speaking as text instead: no audio output (%s); "
+            "trying again when there is something to say",
+            problem,
+        )
+        self._close_stream()
+        self._attempt = 0
+        self._retry_at = max(self._retry_at, time.monotonic() + BACKOFF[0])
+
+    def _output_ready(self) -> bool:
+        """On the haven-speaker thread: True when the device plays, reopening it if due."""
         with self._cond:
-            problem = self._problem
+            if not self._problem:
+                return True
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        self._close_stream()
+        try:
+            self._open()
+        except Exception as exc:  # AudioError, or a vanished device failing oddly
+            self._attempt += 1
+            wait = BACKOFF[min(self._attempt, len(BACKOFF) - 1)]
+            self._retry_at = now + wait
+            logger.info("speaker still unavailable (%s); next try in %.0f s at the earliest",
+                        exc, wait)  # fmt: skip
+            return False
+        self._attempt = 0
+        logger.warning("the speaker is back: playing on %r again", self._device_name())
+        return True
+
+    def _device_name(self) -> str:
+        with self._cond:
+            return self.output.name if self.output is not None else "?"
+
+    def _prepare(self, job: _Job) -> _Clip | None:
+        ready = self._output_ready()
         if job.earcon is not None:
-            if problem:
+            if not ready:
                 return None
             return _Clip(to_device_rate(earcons.earcon(job.earcon), self.rate), "")
-        if problem:
-            self._fall_back(job.text, f"no audio output ({problem})")
+        if not ready:
+            self._call("on_text", self._on_text, job.text)  # warned when the device was lost
             return None
         if self._synth is None:
             self._call("on_text", self._on_text, job.text)
@@ -291,6 +398,12 @@ class Speaker:
             self._cond.notify_all()
 
     @property
+    def problem(self) -> str:
+        """Why prompts go to ``on_text`` now ("" while the device plays them)."""
+        with self._cond:
+            return self._problem
+
+    @property
     def speaking(self) -> bool:
         """True while Haven's audio (speech or earcon) is going out of the device."""
         with self._cond:
@@ -349,9 +462,4 @@ class Speaker:
             self._clear()
             self._cond.notify_all()
         self._thread.join()
-        if self._stream is not None:
-            try:
-                self._stream.abort(ignore_errors=True)
-                self._stream.close(ignore_errors=True)
-            except Exception as exc:  # a vanished device can fail in odd ways
-                logger.debug("closing speaker: %s", exc)
+        self._close_stream()
