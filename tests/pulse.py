@@ -452,3 +452,77 @@ class SinkRecorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def add_sink(name: str, env: dict[str, str] | None = None) -> None:
+    """Create a null sink ``name`` (16 kHz mono), like ``vsink``."""
+    pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
+          "channels=1", env=env)  # fmt: skip
+
+
+def sink_exists(name: str, env: dict[str, str] | None = None) -> bool:
+    """Whether the server has a sink called ``name``."""
+    rows = pactl("list", "short", "sinks", env=env).splitlines()
+    return any(row.split("\t")[1:2] == [name] for row in rows)
+
+
+def remove_sink(name: str, env: dict[str, str] | None = None) -> None:
+    """Unload the null sink ``name``, as if the speaker were unplugged."""
+    modules = pactl("list", "short", "modules", env=env).splitlines()
+    ids = [
+        row.split("\t")[0]
+        for row in modules
+        if "module-null-sink" in row and f"sink_name={name}" in row.split()
+    ]
+    if not ids:
+        raise RuntimeError(f"no module-null-sink for {name} is loaded")
+    for module in ids:
+        pactl("unload-module", module, env=env)
+
+
+class NamedSinkRecorder(SinkRecorder):
+    """A :class:`SinkRecorder` on the monitor of sink ``sink`` of the server ``env`` names
+    (else this process's). Once recording, the sink is suspended and resumed, so that it
+    runs at the recorder's 10 ms latency at once (a new null sink starts with 2 s blocks).
+    It stops by itself when the sink is removed."""
+
+    def __init__(self, sink: str, env: dict[str, str] | None = None) -> None:
+        monitor = next(
+            (
+                row.split("\t")[0]
+                for row in pactl("list", "short", "sources", env=env).splitlines()
+                if row.split("\t")[1:2] == [f"{sink}.monitor"]
+            ),
+            None,
+        )
+        if monitor is None:
+            raise RuntimeError(f"no sink {sink}")
+        self.blocks = []
+        self._lock = threading.Lock()
+        self._proc = subprocess.Popen(
+            [
+                "parec",
+                f"--device={sink}.monitor",
+                "--latency-msec=10",
+                f"--rate={RATE}",
+                "--channels=1",
+                "--format=s16le",
+                "--raw",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=None if env is None else {**os.environ, **env},
+        )
+        self._thread = threading.Thread(target=self._read, name="sink-recorder", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 5
+        while not any(
+            row.split("\t")[1:2] == [monitor]
+            for row in pactl("list", "short", "source-outputs", env=env).splitlines()
+        ):
+            if time.monotonic() > deadline or self._proc.poll() is not None:
+                self.close()
+                raise RuntimeError(f"parec could not record {sink}.monitor")
+            time.sleep(0.02)
+        for suspend in ("1", "0"):
+            pactl("suspend-sink", sink, suspend, env=env)
