@@ -29,7 +29,6 @@ from assistant.tts import Synthesizer
 from tests.pulse import (
     NamedSinkRecorder,
     PulseDaemon,
-    PulseServer,
     PulseUnavailable,
     _unavailable,
     add_sink,
@@ -46,7 +45,7 @@ _ENV_KEYS = ("PULSE_SERVER", "XDG_RUNTIME_DIR", "HOME", "PULSE_SINK")
 
 
 @pytest.fixture
-def vanishing_sink() -> Iterator[PulseServer]:
+def vanishing_daemon() -> Iterator[PulseDaemon]:
     """A daemon of its own, with this process (and PortAudio) pointed at it, playing into
     ``hsink``; the environment and PortAudio's device list are put back afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="haven-ps-", dir="/tmp"))
@@ -58,9 +57,12 @@ def vanishing_sink() -> Iterator[PulseServer]:
         except PulseUnavailable as exc:
             _unavailable(str(exc))
         add_sink(HAVEN_SINK, server.env())
+        # a client must never start a daemon of its own while this one is down
+        (directory / ".config" / "pulse").mkdir(parents=True, exist_ok=True)
+        (directory / ".config" / "pulse" / "client.conf").write_text("autospawn = no\n")
         os.environ.update(server.env(), PULSE_SINK=HAVEN_SINK)
         rescan()  # no stream is open in this process here
-        yield server
+        yield daemon
     finally:
         daemon.stop()
         for key, value in saved.items():
@@ -88,9 +90,10 @@ def timed_speak(speaker: Speaker, text: str) -> None:
 
 
 def test_speaker_comes_back_after_its_sink_vanishes(
-    vanishing_sink: PulseServer, caplog: pytest.LogCaptureFixture
+    vanishing_daemon: PulseDaemon, caplog: pytest.LogCaptureFixture
 ) -> None:
-    env = vanishing_sink.env()
+    assert vanishing_daemon.server is not None
+    env = vanishing_daemon.server.env()
     texts: list[str] = []
     with (
         Synthesizer(voice="en-us", rate=175) as synth,
@@ -161,3 +164,42 @@ def test_speaker_comes_back_after_its_sink_vanishes(
     assert "the speaker is back" in warnings[1]
     retries = [r.getMessage() for r in caplog.records if "next try in" in r.getMessage()]
     assert len(retries) == 1 and "next try in 2 s" in retries[0], retries
+
+
+def test_speaker_comes_back_after_the_sound_server_restarts(
+    vanishing_daemon: PulseDaemon, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert vanishing_daemon.server is not None
+    env = vanishing_daemon.server.env()
+    texts: list[str] = []
+    with (
+        caplog.at_level(logging.WARNING, logger="assistant.speaker"),
+        Speaker(None, None, texts.append) as speaker,
+    ):
+        speaker.earcon("listening")
+        assert speaker.wait(timeout=5.0)
+        vanishing_daemon.stop()
+        wait_until(lambda: speaker.problem == LOST, 5.0, "the speaker sees the server go")
+        timed_speak(speaker, "Still here, as text.")
+        assert speaker.wait(timeout=5.0)
+        assert texts == ["Still here, as text."]
+
+        restarted = vanishing_daemon.start()
+        assert restarted.env() == env  # same socket: this process still points at it
+        add_sink(HAVEN_SINK, env)
+        with NamedSinkRecorder(HAVEN_SINK, env) as after:
+            deadline = time.monotonic() + BACKOFF[0] + BACKOFF[1] + 5
+            while speaker.problem and time.monotonic() < deadline:
+                speaker.earcon("chime")  # something to play: a retry when the backoff allows
+                assert speaker.wait(timeout=5.0)
+                time.sleep(0.2)
+            assert speaker.problem == ""
+            asked = time.monotonic()
+            speaker.earcon("chime")
+            assert speaker.wait(timeout=5.0)
+            time.sleep(0.3)
+            assert [t for t in after.loud_times() if t > asked], "nothing played after the restart"
+    assert texts == ["Still here, as text."]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert "the speaker is back" in warnings[1]
