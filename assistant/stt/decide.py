@@ -19,7 +19,7 @@ a later verifier can weigh the words a decision rests on.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -105,8 +105,29 @@ def decide(
     intents: IntentSet,
     allowed: Collection[str],
     tuning: Tuning,
+    evidence: Mapping[str, float] | None = None,
 ) -> Verdict:
-    """Accept or reject, from the grammar pass's whole phrase and the open pass's words."""
+    """Accept or reject, from the grammar pass's whole phrase and the open pass's words.
+
+    ``evidence`` (the engine's acoustic scores) is passed through to the verdict's
+    scores for logging and a later verifier; it does not change the decision (a
+    grammar-only gate on it was tried: see BENCHMARKS.md).
+    """
+    verdict = _decide(grammar_text, open_text, intents, allowed, tuning, evidence or {})
+    if evidence:
+        merged = {**evidence, **verdict.scores}
+        verdict = replace(verdict, scores=MappingProxyType(merged))
+    return verdict
+
+
+def _decide(
+    grammar_text: str,
+    open_text: str,
+    intents: IntentSet,
+    allowed: Collection[str],
+    tuning: Tuning,
+    evidence: Mapping[str, float],
+) -> Verdict:
     grammar_words, open_words = grammar_text.split(), open_text.split()
     open_match = intents.match(open_text, allowed) if open_words else None
     grammar_match = intents.match(grammar_text, allowed) if grammar_words else None

@@ -18,6 +18,7 @@ pocketsphinx wheel.
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 import time
 from collections import OrderedDict
@@ -90,6 +91,34 @@ class _Searches:
 class _Pass:
     text: str = ""
     words: list[tuple[str, int, int]] = field(default_factory=list)
+    ascore: float = 0.0
+    """Acoustic log-likelihood (natural log) of the whole path, all frames."""
+    frames: int = 0
+    """Frames the path covers."""
+    filler_frames: int = 0
+    """Frames spent in silence or filler ("[NOISE]", "[SPEECH]"...)."""
+
+
+_MIN_LOG = -745.0
+"""ln of the smallest double: pocketsphinx reports segment scores as probabilities."""
+
+
+def _log(probability: float) -> float:
+    return math.log(probability) if probability > 0 else _MIN_LOG
+
+
+def _evidence(grammar_pass: _Pass, open_pass: _Pass) -> dict[str, float]:
+    """Acoustic evidence for the decision: how much worse the grammar's path scores
+    than the open pass's, per frame, and how much of each is silence or filler."""
+    frames = max(1, grammar_pass.frames, open_pass.frames)
+    found = {
+        "grammar_filler": grammar_pass.filler_frames / max(1, grammar_pass.frames),
+        "open_filler": open_pass.filler_frames / max(1, open_pass.frames),
+        "open_words": float(len(open_pass.words)),
+    }
+    if grammar_pass.frames and open_pass.frames:
+        found["score_gap"] = (open_pass.ascore - grammar_pass.ascore) / frames
+    return found
 
 
 class PocketsphinxRecognizer:
@@ -179,6 +208,7 @@ class PocketsphinxRecognizer:
             self.intents,
             searches.grammar.intents,
             self.tuning,
+            _evidence(grammar_pass, open_pass),
         )
         chosen = open_pass if verdict.source == "open" else grammar_pass
         words = tuple(
@@ -225,13 +255,16 @@ class PocketsphinxRecognizer:
         hyp = decoder.hyp()
         if hyp is None or not hyp.hypstr:
             return _Pass()
+        segments = [seg for seg in (decoder.seg() or []) if seg.word != "</s>"]
         words = [
-            (seg.word, seg.start_frame, seg.end_frame)
-            for seg in (decoder.seg() or [])
+            (seg.word.split("(")[0], seg.start_frame, seg.end_frame)
+            for seg in segments
             if not seg.word.startswith(("<", "[", "+"))
         ]
-        words = [(w.split("(")[0], s, e) for w, s, e in words]
-        return _Pass(" ".join(hyp.hypstr.split()), words)
+        ascore = sum(_log(seg.ascore) for seg in segments)
+        frames = sum(seg.end_frame - seg.start_frame + 1 for seg in segments)
+        fillers = frames - sum(e - s + 1 for _, s, e in words)
+        return _Pass(" ".join(hyp.hypstr.split()), words, ascore, frames, fillers)
 
     def _searches(self, allowed: Collection[str]) -> _Searches:
         key = frozenset(allowed)
