@@ -358,7 +358,7 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
               "disagreements.", "", "Threshold sweep (festival, for reading the trade-off "
               "only; acceptance clean / noise 10 dB / babble 10 dB):", ""]  # fmt: skip
     grid = {"wake": GRID_WAKE, "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
-            "reply": (0.005, 0.02, 0.05, 0.1, 0.3, 0.5)}  # fmt: skip
+            "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:
         dpasses = [p for d in dev for p in d["passes"]]

@@ -1,21 +1,23 @@
 """End-to-end listening benchmark: the ``Listener`` as ``haven run`` uses it, on streams.
 
-Run: ``python -m bench.listening_e2e run --part recall|talk|cpu [--voices festival|dev]``,
-then ``python -m bench.listening_e2e report [--write]`` (both parts can run at once).
+Run the parts (they may run at once; each writes a JSON record under the user cache)::
 
-Every stream is fed in 30 ms chunks to a real ``Listener`` (the shipped detectors and
-the pocketsphinx grammar recognizer, as ``assistant.live.create_hearing`` builds it): the
-endpointer finds the utterances, there are no oracle boundaries. Per utterance the run
-records the detector scores and the grammar's verdict on every route for a grid of
-thresholds, so the report (``bench.listening.render_e2e``) can replay ``Listener.decide`` for any
-``ListenTuning`` on that grid without decoding again (the replay is checked against the
-real Listener's own decisions on the tuning the run used).
+    python -m bench.listening_e2e recall|talk|cpu [--voices festival|dev] [--practice]
+    python -m bench.listening_e2e report [--write]
 
-Streams (``recall``): "Haven, <command>" items (idle intents live); pause phrasings, fed
-twice: idle and with only the pause live (as while Haven speaks); replies inside a
-practice. ``talk``: hours of ordinary talk, fed idle and inside a practice. ``cpu``: the
-listener on quiet room noise. Festival voices are held out (never trained on, never used
-to tune); ``--voices dev`` uses espeak-ng and flite voices for tuning.
+Every stream is fed in 30 ms chunks to a real ``Listener`` (shipped detectors, pocketsphinx
+grammar, built as ``assistant.live.create_hearing`` builds it): the endpointer finds the
+utterances, there are no oracle boundaries. Per utterance the run records the detector
+scores and the grammar's verdict on every route for a grid of thresholds, so the report
+(``bench.listening.render_e2e``) replays ``Listener.decide`` for any ``ListenTuning`` on
+that grid without decoding again; the replay is checked against the Listener's own
+decisions at the tuning the run used.
+
+``recall``: "Haven, <command>" items (idle intents live), pause phrasings (idle; the same
+record replayed with only the pause live, as while Haven speaks) and replies inside a
+practice. ``talk``: hours of ordinary talk, idle or (``--practice``) inside a practice.
+``cpu``: the listener on quiet room noise. Festival voices are held out (never trained on,
+never used to tune); ``--voices dev`` (espeak-ng, flite) is the tuning run.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class Utt:
     via: str = ""
     latency: float = -1.0
     """End of speech to decision (s), as ``Heard`` reports it (for a decision made)."""
+    early: bool = False
+    """Decided after a short quiet, before the endpointer closed the utterance."""
 
 
 @dataclass
@@ -197,12 +201,17 @@ class RecordingListener(Listener):
             if live:
                 self._recognizer.decode(tone, frozenset(live))
 
-    def decide(self, utterance: Utterance, allowed: frozenset[str],
-               expected: frozenset[str]) -> _Decided:  # fmt: skip
-        decided = super().decide(utterance, allowed, expected)
-        began = time.monotonic()
-        self.utts.append(self._record(utterance, allowed, expected, decided))
-        self.clock.excluded += time.monotonic() - began
+    def decide(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
+               **how: Any) -> _Decided:  # fmt: skip
+        """``Listener.decide``, recorded (an early decision, before the endpointer closes
+        the utterance, too; a crisis-only pass after one is not a decision point)."""
+        decided = super().decide(utterance, allowed, expected, **how)
+        if how.get("routes", True):
+            began = time.monotonic()
+            utt = self._record(utterance, allowed, expected, decided)
+            utt.early = bool(how.get("early", False))
+            self.utts.append(utt)
+            self.clock.excluded += time.monotonic() - began
         return decided
 
     def _record(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
@@ -268,7 +277,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             if found == ALONE:
                 window_until = u.end + tuning.window_s
         elif commands and in_window:
-            window_until = -1.0
+            if u.window or not u.early:
+                window_until = -1.0
             if u.window:
                 out.append((u.window, "window"))
                 continue
@@ -307,7 +317,8 @@ def feed(listener: RecordingListener, parts: Iterator[tuple[np.ndarray, float, f
 
 def run_recall(listener: RecordingListener, library: Library, cache: ClipCache,
                voices: Sequence[Voice], conditions: Sequence[str], per_voice: int,
-               pause_step: int, seed: int, log: Callable[[str], None]) -> list[Pass]:  # fmt: skip
+               pause_step: int, replies: int, seed: int,
+               log: Callable[[str], None]) -> list[Pass]:  # fmt: skip
     """Wake, pause (idle and while Haven speaks) and reply streams per condition.
 
     "pause speaking" is the idle pause stream's record replayed with only the pause live:
@@ -319,7 +330,8 @@ def run_recall(listener: RecordingListener, library: Library, cache: ClipCache,
     live = [t for t in shared.wake_texts() if shared.expect_of(library, t, idle)]
     wake_jobs = shared.wake_jobs_for(voices, per_voice, rng, live)
     pause_jobs = [(t, v) for v in voices for t in shared.pause_texts()][::pause_step]
-    reply_jobs = {e: [(t, v, i) for v in voices for i, t in shared.reply_texts(library, e, rng, 2)]
+    reply_jobs = {e: [(t, v, i) for v in voices
+                      for i, t in shared.reply_texts(library, e, rng, replies)]
                   for e in PRACTICES}  # fmt: skip
     babble_jobs = shared.babble_jobs_for(voices)
     jobs = wake_jobs + pause_jobs + [(t, v) for e in PRACTICES for t, v, _ in reply_jobs[e]]
@@ -467,6 +479,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--practice", action="store_true", help="talk inside a practice")
     parser.add_argument("--per-voice", type=int, default=12, help="wake items per voice")
     parser.add_argument("--pause-step", type=int, default=2, help="every n-th pause item")
+    parser.add_argument("--replies", type=int, default=2, help="phrasings per reply and voice")
     parser.add_argument("--conditions", default=",".join(c for c, _, _ in shared.CONDITIONS))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--models", default=str(default_models_dir()))
@@ -491,7 +504,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                "labels": sorted(listener._labels)}  # fmt: skip
         if args.part == "recall":
             passes = run_recall(listener, library, cache, voices, args.conditions.split(","),
-                                args.per_voice, args.pause_step, args.seed, print)  # fmt: skip
+                                args.per_voice, args.pause_step, args.replies, args.seed,
+                                print)  # fmt: skip
         elif args.part == "talk":
             passes = [run_talk(listener, library, cache, voices, args.hours, args.seed,
                                args.practice, print)]  # fmt: skip
