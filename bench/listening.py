@@ -208,11 +208,18 @@ def accepted(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> tuple[int,
 
 
 def fired(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> list[tuple[Utt, str, str]]:
-    """Every decision made on a talk pass (each one a false fire)."""
+    """Every decision made on a talk pass (each one a false fire): the utterance, the
+    verdict, and "via (voice: what was said)"."""
     from .listening_e2e import replay
 
     got = replay(p.utts, tuning, p.allowed, p.expected, labels)
-    return [(u, v, via) for u, (v, via) in zip(p.utts, got, strict=True) if v]
+    out = []
+    for u, (v, via) in zip(p.utts, got, strict=True):
+        if v:
+            said = next((f'{i.voice}: "{i.text}"' for i in p.items
+                         if i.start - SPAN[0] <= u.end <= i.end + SPAN[1]), "?")  # fmt: skip
+            out.append((u, v, f"{via} ({said})"))
+    return out
 
 
 def _pct(counts: Sequence[tuple[int, int, int]]) -> str:
@@ -230,8 +237,9 @@ def measure(passes: Sequence[Pass], tuning: ListenTuning,
     counts: Counts = {}
     talk: Talk = {}
     for p in passes:
-        if p.name.startswith("talk"):
-            talk[p.name] = (fired(p, tuning, labels), p.seconds / 3600)
+        if p.name.startswith("talk"):  # slices of one talk run add up
+            found, hours = talk.get(p.name, ([], 0.0))
+            talk[p.name] = (found + fired(p, tuning, labels), hours + p.seconds / 3600)
         else:
             key = ("reply" if p.name.startswith("reply") else p.name, p.condition)
             counts.setdefault(key, []).append(accepted(p, tuning, labels))
@@ -342,11 +350,7 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         "",
     ]
     for name, found in (("idle", idle_fa), ("in a practice", prac_fa)):
-        for u, v, via in found:
-            said = next((i for p in passes if p.name.startswith("talk") for i in p.items
-                         if i.start - SPAN[0] <= u.end <= i.end + SPAN[1]), None)  # fmt: skip
-            text = f"{said.voice}: \"{said.text}\"" if said else "?"
-            lines.append(f"- {name}, {u.end / 60:.1f} min: {text} -> {v} via {via}")
+        lines += [f"- {name}: {v} via {via}" for _, v, via in found]
     if lat:
         lines += ["", f"Decision after the end of speech (accepted items, all conditions, "
                   f"n={len(lat)}): median {np.median(lat):.2f} s, p95 "

@@ -380,10 +380,15 @@ def idle_allowed(library: Library) -> frozenset[str]:
 
 def run_talk(listener: RecordingListener, library: Library, cache: ClipCache,
              voices: Sequence[Voice], hours: float, seed: int, practice: bool,
-             log: Callable[[str], None]) -> Pass:  # fmt: skip
-    """Hours of ordinary talk, idle or inside a practice (done/extend expected)."""
+             log: Callable[[str], None], part: tuple[int, int] = (0, 1)) -> Pass:  # fmt: skip
+    """Hours of ordinary talk, idle or inside a practice (done/extend expected).
+
+    ``part`` (k, n): only every n-th sentence from the k-th, ``hours / n`` of it, as its own
+    stream (n processes share the work; the report adds their fires and hours up).
+    """
     rng = np.random.default_rng(seed + 1)
-    jobs = shared.talk_jobs(hours, rng, voices)
+    jobs = shared.talk_jobs(hours, rng, voices)[part[0] :: part[1]]
+    hours, seed = hours / part[1], seed + 10 * part[0]
     clips = render_many(jobs, cache)
     expected = PRACTICES[0] if practice else frozenset()
     allowed = frozenset(GLOBAL_INTENTS) | expected if practice else idle_allowed(library)
@@ -477,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--voices", choices=("festival", "dev"), default="festival")
     parser.add_argument("--hours", type=float, default=3.0)
     parser.add_argument("--practice", action="store_true", help="talk inside a practice")
+    parser.add_argument("--slice", default="0/1", help="talk: part k of n (k/n)")
     parser.add_argument("--per-voice", type=int, default=12, help="wake items per voice")
     parser.add_argument("--pause-step", type=int, default=2, help="every n-th pause item")
     parser.add_argument("--replies", type=int, default=2, help="phrasings per reply and voice")
@@ -507,8 +513,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                                 args.per_voice, args.pause_step, args.replies, args.seed,
                                 print)  # fmt: skip
         elif args.part == "talk":
+            k, n = (int(x) for x in args.slice.split("/"))
             passes = [run_talk(listener, library, cache, voices, args.hours, args.seed,
-                               args.practice, print)]  # fmt: skip
+                               args.practice, print, (k, n))]  # fmt: skip
         else:
             passes, doc["cpu"] = [], idle_cpu(listener, library)
             print(f"idle listening: {doc['cpu']:.1%} of one core")
