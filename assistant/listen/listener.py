@@ -57,7 +57,7 @@ class ListenTuning:
 
     wake: float = 0.5
     """Wake detector score that sends an utterance to the grammar."""
-    pause: float = 0.3
+    pause: float = 0.2
     """Pause detector score that sends an utterance to the grammar (tuned for recall)."""
     reply: float = 0.05
     """Reply detector score (best of the live replies) that sends an utterance to the
