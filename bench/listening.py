@@ -222,6 +222,28 @@ def fired(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> list[tuple[Ut
     return out
 
 
+def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, int]:
+    """Why the items a recall pass missed were missed, by the first utterance near each."""
+    from .listening_e2e import ALONE, replay
+
+    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels))
+    out: dict[str, int] = {}
+    for item, found in zip(p.items, hits, strict=True):
+        if any(_right(item.expect, v) for v in found):
+            continue
+        near = [u for u in p.utts if item.start - SPAN[0] <= u.end <= item.end + SPAN[1]]
+        u = near[0] if near else None
+        score, threshold = ((u.armed, tuning.pause) if p.name.startswith("pause") else
+                            (u.wake, tuning.wake)) if u else (0.0, 0.0)  # fmt: skip
+        why = ("no end of speech found" if u is None or u.start < item.start - 2.0
+               else "merged into a long utterance" if u.end - u.start > 6.0
+               else "detector below threshold" if score < threshold
+               else "name alone (command cut off)" if u.cuts.get(str(tuning.wake)) == ALONE
+               else "grammar rejected or wrong")  # fmt: skip
+        out[why] = out.get(why, 0) + 1
+    return out
+
+
 def _pct(counts: Sequence[tuple[int, int, int]]) -> str:
     right, n = sum(c[0] for c in counts), sum(c[2] for c in counts)
     return f"{right / n:.0%} ({right}/{n})" if n else "-"
@@ -269,7 +291,7 @@ def sweep(passes: Sequence[Pass], base: ListenTuning, labels: Sequence[str],
 
 
 def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
-               dev: Sequence[dict[str, Any]] = ()) -> str:  # fmt: skip
+               dev: Sequence[dict[str, Any]] = (), note: str = "") -> str:  # fmt: skip
     """The body of the "## Listening" section of BENCHMARKS.md."""
     from .listening_e2e import GRID_WAKE, PRACTICES
 
@@ -307,8 +329,8 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         "decision with its intent and slots comes for it. 2-core machine shared with other "
         "jobs.",
         "",
-        f"Shipped `ListenTuning`: wake {tuning.wake}, pause {tuning.pause}, reply "
-        f"{tuning.reply} (chosen on the espeak-ng/flite dev run below).",
+        f"`ListenTuning`: wake {tuning.wake}, pause {tuning.pause}, reply {tuning.reply} "
+        "(chosen on the espeak-ng/flite dev run below).",
         "",
         "| target (issue #7) | measured | |",
         "|---|---|---|",
@@ -327,6 +349,7 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"{fa[0]:.2f} / {fa[1]:.2f} | {met(max(fa) <= 0.5)} |",
         f"| idle listening <= 15% of one core | {cpu:.1%} | {met(cpu <= 0.15)} |",
         "",
+        *([note.strip(), ""] if note.strip() else []),
         "| condition | \"Haven, <command>\" accepted | wrong intent/slots | pause recall, Haven "
         "speaking | pause recall, idle | replies in a practice |",
         "|---|---|---|---|---|---|",
@@ -340,8 +363,22 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
     practices = ", ".join("{" + ", ".join(sorted(e)) + "}" for e in PRACTICES)
     lines += [
         "",
-        f"Replies: the expected sets {practices}, every global intent live too; two phrasings "
-        "per reply and voice from the intents' sentences the reply detector never trained on.",
+        f"Replies: the expected sets {practices}, every global intent live too; phrasings "
+        "from the intents' sentences after the 24 per reply the reply detector trained on.",
+        "",
+        "Why items were missed (first utterance near each missed item; the endpointer, the "
+        "detector at its threshold, the cut after the name, or the grammar):",
+        "",
+        "| pass | condition | missed | causes |",
+        "|---|---|---|---|",
+    ]
+    for p in passes:
+        if p.name in ("wake", "pause idle") and p.condition in TENS:
+            why = causes(p, tuning, labels)
+            text = ", ".join(f"{k} {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1]))
+            lines.append(f"| {p.name} | {p.condition} | {sum(why.values())}/{len(p.items)} | "
+                         f"{text} |")  # fmt: skip
+    lines += [
         "",
         f"False fires over {idle_h:.2f} h of ordinary talk (the "
         f"seed articles, `bench/data/ordinary.txt`, held-out fortunes; 0.5-1.5 s gaps): idle "
@@ -361,12 +398,14 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
               f"Replaying the records gives the Listener's own decisions: {mismatches} "
               "disagreements.", "", "Threshold sweep (festival, for reading the trade-off "
               "only; acceptance clean / noise 10 dB / babble 10 dB):", ""]  # fmt: skip
-    grid = {"wake": GRID_WAKE, "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
+    recorded = {float(w) for p in passes for u in p.utts for w in u.cuts}
+    grid = {"wake": [w for w in GRID_WAKE if w in recorded],
+            "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
             "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:
         dpasses = [p for d in dev for p in d["passes"]]
-        hours = sum(p.seconds for p in dpasses if p.name == "talk idle") / 3600
+        hours = sum(p.seconds for p in dpasses if p.name.startswith("talk")) / 3600
         lines += ["", "### Tuning (dev run: espeak-ng and flite voices)", "",
                   f"Voices of the training engines at fixed settings, the same phrasings, "
                   f"{hours:.1f} h of ordinary talk. The shipped `ListenTuning` was chosen here:",

@@ -58,7 +58,7 @@ from . import listening as shared
 
 ROOT = shared.ROOT
 OUT = user_cache_path("haven") / "listen-e2e"
-GRID_WAKE = (0.3, 0.5, 0.7, 0.9, 0.99)
+GRID_WAKE = (0.3, 0.5, 0.7, 0.8, 0.9, 0.99)
 """Wake thresholds recorded (the cut after the name depends on the threshold)."""
 MIN_PAUSE, MIN_REPLY = 0.05, 0.005
 """Below these scores the pause and reply routes are not decoded (the sweep's floor)."""
@@ -380,14 +380,20 @@ def idle_allowed(library: Library) -> frozenset[str]:
 
 def run_talk(listener: RecordingListener, library: Library, cache: ClipCache,
              voices: Sequence[Voice], hours: float, seed: int, practice: bool,
-             log: Callable[[str], None], part: tuple[int, int] = (0, 1)) -> Pass:  # fmt: skip
+             log: Callable[[str], None], part: tuple[int, int] = (0, 1),
+             top_up: float = 0.0) -> Pass:  # fmt: skip
     """Hours of ordinary talk, idle or inside a practice (done/extend expected).
 
     ``part`` (k, n): only every n-th sentence from the k-th, ``hours / n`` of it, as its own
     stream (n processes share the work; the report adds their fires and hours up).
+    ``top_up``: instead, that many hours of the sentences that come after (the sentence
+    count is estimated from word counts and can fall short of ``hours``).
     """
-    rng = np.random.default_rng(seed + 1)
-    jobs = shared.talk_jobs(hours, rng, voices)[part[0] :: part[1]]
+    jobs = shared.talk_jobs(hours, np.random.default_rng(seed + 1), voices)
+    if top_up:  # the sentences after the first ``hours`` worth
+        more = shared.talk_jobs(hours + top_up, np.random.default_rng(seed + 1), voices)
+        jobs, hours, seed = more[len(jobs) :], top_up, seed + 100
+    jobs = jobs[part[0] :: part[1]]
     hours, seed = hours / part[1], seed + 10 * part[0]
     clips = render_many(jobs, cache)
     expected = PRACTICES[0] if practice else frozenset()
@@ -453,13 +459,15 @@ def detectors_alone(path: Path = ROOT / "BENCHMARKS.md") -> str:
     return "\n".join(["", OLD, *lines[start + 1 : stop]]).rstrip() + "\n"
 
 
-def report(folder: Path, write: bool, day: str = "2026-11-24") -> str:
-    """Render the saved runs in ``folder`` at the shipped tuning (and the dev sweep)."""
+def report(folder: Path, write: bool, day: str = "2026-11-24",
+           tuning: ListenTuning | None = None, note: str = "") -> str:  # fmt: skip
+    """Render the saved runs in ``folder`` at ``tuning`` (the shipped one by default), the
+    festival sweep and the dev sweep; ``note`` (markdown) goes after the targets."""
     docs = [load(f) for f in sorted(folder.glob("*-festival.json"))]
     dev = [load(f) for f in sorted(folder.glob("*-dev.json"))]
     if not docs:
         raise SystemExit(f"no runs in {folder}; run the recall, talk and cpu parts first")
-    text = shared.render_e2e(docs, ListenTuning(), day, dev) + detectors_alone()
+    text = shared.render_e2e(docs, tuning or ListenTuning(), day, dev, note) + detectors_alone()
     print(text)
     if write:
         from .report import write_section
@@ -479,10 +487,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="End-to-end listening benchmark")
     parser.add_argument("part", choices=("recall", "talk", "cpu", "report"))
     parser.add_argument("--write", action="store_true", help="report: write BENCHMARKS.md")
+    parser.add_argument("--tuning", default="", help="report: wake,pause,reply (default: shipped)")
+    parser.add_argument("--note", default="", help="report: a markdown file of findings")
     parser.add_argument("--voices", choices=("festival", "dev"), default="festival")
     parser.add_argument("--hours", type=float, default=3.0)
     parser.add_argument("--practice", action="store_true", help="talk inside a practice")
     parser.add_argument("--slice", default="0/1", help="talk: part k of n (k/n)")
+    parser.add_argument("--top-up", type=float, default=0.0, help="talk: hours after --hours")
     parser.add_argument("--per-voice", type=int, default=12, help="wake items per voice")
     parser.add_argument("--pause-step", type=int, default=2, help="every n-th pause item")
     parser.add_argument("--replies", type=int, default=2, help="phrasings per reply and voice")
@@ -493,7 +504,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default="", help="JSON file (default: under the user cache)")
     args = parser.parse_args(argv)
     if args.part == "report":
-        report(Path(args.out) if args.out else OUT, args.write)
+        tuning = None
+        if args.tuning:
+            wake, pause, reply = (float(x) for x in args.tuning.split(","))
+            tuning = ListenTuning(wake=wake, pause=pause, reply=reply)
+        note = Path(args.note).read_text(encoding="utf-8") if args.note else ""
+        report(Path(args.out) if args.out else OUT, args.write, tuning=tuning, note=note)
         return
     from assistant.live import create_recognizer
 
@@ -515,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.part == "talk":
             k, n = (int(x) for x in args.slice.split("/"))
             passes = [run_talk(listener, library, cache, voices, args.hours, args.seed,
-                               args.practice, print, (k, n))]  # fmt: skip
+                               args.practice, print, (k, n), args.top_up)]  # fmt: skip
         else:
             passes, doc["cpu"] = [], idle_cpu(listener, library)
             print(f"idle listening: {doc['cpu']:.1%} of one core")
