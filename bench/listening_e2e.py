@@ -100,7 +100,10 @@ class Utt:
     latency: float = -1.0
     """End of speech to decision (s), as ``Heard`` reports it (for a decision made)."""
     early: bool = False
-    """Decided after a short quiet, before the endpointer closed the utterance."""
+    """Decided after a short quiet, before the endpointer closed the utterance (only the
+    pause is tried then)."""
+    armed_live: bool = True
+    """False when the pause route was skipped (already tried early on the same audio)."""
 
 
 @dataclass
@@ -210,6 +213,7 @@ class RecordingListener(Listener):
             began = time.monotonic()
             utt = self._record(utterance, allowed, expected, decided)
             utt.early = bool(how.get("early", False))
+            utt.armed_live = bool(how.get("armed", True))
             self.utts.append(utt)
             self.clock.excluded += time.monotonic() - began
         return decided
@@ -265,8 +269,11 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
     window_until = -1.0
     for u in utts:
         in_window = u.start <= window_until
-        if PAUSE in allowed_set and u.armed >= tuning.pause and u.pause:
+        if u.armed_live and PAUSE in allowed_set and u.armed >= tuning.pause and u.pause:
             out.append((u.pause, "armed"))
+            continue
+        if u.early:
+            out.append(("", ""))
             continue
         if commands and u.wake >= tuning.wake:
             found = u.cuts[str(tuning.wake)]
@@ -277,8 +284,7 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             if found == ALONE:
                 window_until = u.end + tuning.window_s
         elif commands and in_window:
-            if u.window or not u.early:
-                window_until = -1.0
+            window_until = -1.0
             if u.window:
                 out.append((u.window, "window"))
                 continue
