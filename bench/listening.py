@@ -11,7 +11,7 @@
   everything replayed from the records of one run (``bench.listening_e2e.replay``).
 
 The detector-only benchmark that was here (oracle utterance boundaries) is superseded: the
-end-to-end records keep every detector score. Its last table stays in BENCHMARKS.md.
+end-to-end records keep every detector score of every utterance the endpointer cut.
 """
 
 from __future__ import annotations

@@ -63,7 +63,6 @@ GRID_WAKE = (0.3, 0.5, 0.7, 0.8, 0.9, 0.99)
 MIN_PAUSE, MIN_REPLY = 0.05, 0.005
 """Below these scores the pause and reply routes are not decoded (the sweep's floor)."""
 ALONE = "<alone>"
-OLD = "### Detectors alone (oracle boundaries, earlier detectors)"
 PRACTICES: tuple[frozenset[str], ...] = (
     frozenset({"done", "extend"}), frozenset({"resume", "extend"}), frozenset({"yes", "no"}),
 )  # fmt: skip
@@ -453,18 +452,6 @@ def load(path: Path) -> dict[str, Any]:
     return doc
 
 
-def detectors_alone(path: Path = ROOT / "BENCHMARKS.md") -> str:
-    """The last detector-only table (oracle boundaries), kept as a subsection."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    heads = ("## Listening (learned detectors)", OLD)
-    start = next((i for i, line in enumerate(lines) if line.strip() in heads), None)
-    if start is None:
-        return ""
-    stop = next((i for i in range(start + 1, len(lines))
-                 if lines[i].startswith(("## ", "### "))), len(lines))  # fmt: skip
-    return "\n".join(["", OLD, *lines[start + 1 : stop]]).rstrip() + "\n"
-
-
 def report(folder: Path, write: bool, day: str = "2026-11-24",
            tuning: ListenTuning | None = None, note: str = "") -> str:  # fmt: skip
     """Render the saved runs in ``folder`` at ``tuning`` (the shipped one by default), the
@@ -473,19 +460,12 @@ def report(folder: Path, write: bool, day: str = "2026-11-24",
     dev = [load(f) for f in sorted(folder.glob("*-dev.json"))]
     if not docs:
         raise SystemExit(f"no runs in {folder}; run the recall, talk and cpu parts first")
-    text = shared.render_e2e(docs, tuning or ListenTuning(), day, dev, note) + detectors_alone()
+    text = shared.render_e2e(docs, tuning or ListenTuning(), day, dev, note)
     print(text)
     if write:
         from .report import write_section
 
-        path = ROOT / "BENCHMARKS.md"
-        write_section(path, "## Listening", text)
-        lines = path.read_text(encoding="utf-8").splitlines()
-        if "## Listening (learned detectors)" in lines:  # now a subsection of "## Listening"
-            start = lines.index("## Listening (learned detectors)")
-            stop = next((i for i in range(start + 1, len(lines))
-                         if lines[i].startswith("## ")), len(lines))  # fmt: skip
-            path.write_text("\n".join(lines[:start] + lines[stop:]).rstrip("\n") + "\n")
+        write_section(ROOT / "BENCHMARKS.md", "## Listening", text)
     return text
 
 
