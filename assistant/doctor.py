@@ -94,6 +94,23 @@ def check_recognizer(settings: Settings, models_dir: Path) -> Check:
     return Check("recognizer", True, f"pocketsphinx, model {model}")
 
 
+def check_detectors(settings: Settings, models_dir: Path, intents_root: Path) -> Check:
+    """The learned listening detectors: present, made for this wake name and this YAML."""
+    from .listen.detector import Detectors
+    from .listen.manifest import haven_train_is_stale, read_manifest
+
+    try:
+        doc = read_manifest(models_dir)
+        Detectors.from_dir(models_dir)
+    except HavenError as exc:
+        return Check("listening detectors", False, str(exc), "run `haven train`")
+    stale = haven_train_is_stale(models_dir, intents_root, settings)
+    if stale:
+        return Check("listening detectors", False, stale, "run `haven train` (about 10 minutes)")
+    return Check("listening detectors", True,
+                 f"wake name '{doc.get('wake_name')}', made {doc.get('created', '?')}")  # fmt: skip
+
+
 def check_intents(intents_root: Path, settings: Settings) -> Check:
     """The YAML library loads."""
     try:
@@ -154,6 +171,7 @@ def run_checks(
         lambda: check_speaker(settings),
         lambda: check_microphone(settings),
         lambda: check_recognizer(settings, models_dir),
+        lambda: check_detectors(settings, models_dir, intents_root),
     ]
     results = []
     for check in checks:

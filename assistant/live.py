@@ -62,10 +62,13 @@ def create_recognizer(library: Library, settings: Settings) -> Recognizer:
 def create_hearing(library: Library, settings: Settings, recognizer: Recognizer) -> Hearing:
     """The listening the live loop, the demo, the soak and the benchmarks all use: the wake
     phrase, the always-armed pause and the step's replies, each confirmed by the grammar."""
+    from .detect import top_level_intents
     from .listen.listener import build_listener
 
-    return build_listener(recognizer, library.intents, library.safety, default_models_dir(),
-                          settings.wake_name)  # fmt: skip
+    listener = build_listener(recognizer, library.intents, library.safety,
+                              default_models_dir(), settings.wake_name)  # fmt: skip
+    listener.warm(top_level_intents(library))
+    return listener
 
 
 def _session(

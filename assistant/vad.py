@@ -182,19 +182,35 @@ class Endpointer:
             rise = self.config.floor_rise_db_per_s * FRAME_MS / 1000.0
             self._floor = min(level, self._floor + rise)
 
-    def _close(self, truncated: bool) -> Utterance:
+    @property
+    def quiet_ms(self) -> int:
+        """Trailing non-speech of the open utterance, so far (0 when none is open)."""
+        return self._silence * FRAME_MS if self._in_speech else 0
+
+    def peek(self) -> Utterance | None:
+        """The open utterance as it stands, without closing it (None when none is open).
+
+        For deciding early: a listener may act on it after a short quiet and skip the
+        utterance when it closes, if no speech came in between.
+        """
+        return self._snapshot(truncated=False) if self._in_speech else None
+
+    def _snapshot(self, truncated: bool) -> Utterance:
         cfg = self.config
         keep_after = cfg.post_roll_ms // FRAME_MS
         last = self._last_speech_frame - self._utt_start_frame
         frames = self._speech[: max(1, last + 1 + keep_after)]
         samples = np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
-        utterance = Utterance(
+        return Utterance(
             samples=samples.astype(np.int16),
             start=self._utt_start_frame * FRAME_MS / 1000.0,
             speech_start=self._start_frame * FRAME_MS / 1000.0,
             speech_end=(self._last_speech_frame + 1) * FRAME_MS / 1000.0,
             truncated=truncated,
         )
+
+    def _close(self, truncated: bool) -> Utterance:
+        utterance = self._snapshot(truncated)
         self._in_speech = False
         self._speech = []
         self._run = 0

@@ -13,7 +13,7 @@ def test_doctor_all_good_on_the_virtual_device(pulse_server: PulseServer, data_d
     ran = run_haven(["doctor"], data_dir=data_dir)
     assert ran.code == 0, ran.out + ran.err
     for name in ("intents", "data folder", "disk space", "text to speech", "speaker",
-                 "microphone", "recognizer"):  # fmt: skip
+                 "microphone", "recognizer", "listening detectors"):  # fmt: skip
         assert any(line.startswith(f"ok  {name}") for line in ran.out.splitlines()), ran.out
     assert "All good." in ran.out
 
@@ -28,7 +28,9 @@ def test_devices_lists_the_virtual_device(pulse_server: PulseServer) -> None:
 def test_doctor_names_what_to_fix(data_dir: Path, tmp_path: Path) -> None:
     data_dir.mkdir(parents=True)
     data_dir.chmod(0o755)
-    (data_dir / "settings.yaml").write_text("engine: vosk\nvosk_model: /nowhere\n")
+    (data_dir / "settings.yaml").write_text(
+        "engine: vosk\nvosk_model: /nowhere\nwake_name: Iris\n"
+    )
     env_server = os.environ.get("PULSE_SERVER")
     os.environ["PULSE_SERVER"] = f"unix:{tmp_path}/no-such-socket"
     try:
@@ -43,4 +45,5 @@ def test_doctor_names_what_to_fix(data_dir: Path, tmp_path: Path) -> None:
     assert "FIX data folder" in out and "chmod 700" in out
     assert "FIX recognizer" in out and "haven models install" in out
     assert "FIX microphone" in out and "haven run --text" in out
+    assert "FIX listening detectors" in out and "'Iris'" in out and "haven train" in out
     assert "Traceback" not in ran.err

@@ -204,3 +204,21 @@ def test_listening_in_a_stream_times(listener: Listener, library: Library, clips
     found = list(listen_stream(listener, chunks, top_level_intents(library), "x"))
     assert [(f.intent, f.via) for f in found] == [("start_checkin", "wake")]
     assert 0.8 < found[0].t < len(audio) / RATE - 2
+
+
+def test_the_pause_is_acted_on_before_the_endpointer_closes_and_only_once(
+    listener: Listener, clips: Path
+) -> None:
+    audio = stream([("we need a pause", "flite-slt")], clips)
+    listener.reset()
+    when: list[tuple[float, Heard]] = []
+    for chunk in chunks_from_array(audio):
+        for h in listener.feed(chunk, frozenset({"pause"})):
+            when.append((listener.stream_seconds, h))
+    fired_at = [(t, h) for t, h in when if h.match is not None]
+    assert [(h.match.intent, h.via) for _, h in fired_at if h.match] == [("pause", "armed")]
+    t, h = fired_at[0]
+    # the endpointer waits VadConfig.end_ms (500 ms) of quiet; the early decision does not
+    assert t - h.at < 0.45
+    # the utterance, closed later, is not routed again
+    assert len(when) == 2 and when[1][1].match is None

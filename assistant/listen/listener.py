@@ -11,11 +11,14 @@ utterance ends, it reaches the engine only by one of these routes, each a learne
    grammar, with every allowed intent live, hears a command in what follows the name.
    The name alone ("Haven?") opens a short command window: the next utterance is decoded
    with every allowed intent live (**window**).
-3. **reply**: inside a practice, the reply detector hears one of the replies the current
-   step expects ("I'm done", "I'm ready", "repeat that"), and the grammar, with those
-   replies live, agrees. An answer the detector was not trained on ("I'm calm", "not
-   yet", "later"), when the step has just asked for it, is left to the grammar alone,
-   with only that step's answers live.
+3. **reply**: inside a practice, the replies the current step is waiting for need no
+   name. Answers to a question Haven just asked ("I'm ready", "yes", "I'm calm") go to
+   the grammar with only those few replies live (its open pass must agree). "I'm done"
+   and "five more minutes", live through minutes of a partner's talk, also need the
+   reply detector (``ListenTuning.gated``).
+
+Early: the pause is tried after a quarter second of quiet, before the endpointer closes
+the utterance, so a barge-in cuts Haven off sooner.
 
 Ordinary talk full of words like pause, check or thanks reaches no route. Inside a
 practice every utterance is also decoded once so crisis words are never missed (the
@@ -45,6 +48,8 @@ from .manifest import read_manifest
 _LOG = logging.getLogger(__name__)
 
 PAUSE = "pause"
+SEED_SECONDS = 2.0
+"""Quiet audio the detectors are given before a stream starts (their windows look back)."""
 CUT_CENTRE = 0.15
 """Seconds after the wake head starts firing where the command most often starts."""
 MAX_CUTS = 5
@@ -55,15 +60,25 @@ MAX_CUTS = 5
 class ListenTuning:
     """Detector thresholds (the grammar confirms every detection) and the command window."""
 
-    wake: float = 0.5
+    wake: float = 0.8
     """Wake detector score that sends an utterance to the grammar."""
     pause: float = 0.2
     """Pause detector score that sends an utterance to the grammar (tuned for recall)."""
     reply: float = 0.05
-    """Reply detector score (best of the live replies) that sends an utterance to the
-    grammar, which has only those replies live; low, because the grammar then decides."""
+    """Reply detector score (best of the live gated replies) that sends an utterance to
+    the grammar, which then has only the step's replies live."""
+    gated: tuple[str, ...] = ("done", "extend")
+    """Replies that need the reply detector too: the ones live during a partner's turn,
+    minutes of talk in which a short sentence can sound like "I'm done". Other replies
+    are answers to a question Haven just asked ("I'm ready", "yes", "I'm calm"), left to
+    the grammar alone: the reply detector is too unsure of voices it never heard
+    (bench: replies 62% with it, 92% without; every false fire was "I'm done")."""
     window_s: float = 6.0
     """How long a bare wake phrase keeps the command window open."""
+    early_ms: int = 250
+    """Quiet after speech at which the always-armed pause is first tried, before the
+    endpointer closes the utterance (it waits longer, for speech that resumes); when it
+    fires, Haven pauses at once and the rest of that utterance is not routed again."""
     crisis_in_practice: bool = True
     """Decode every utterance during a practice, for the safety gate."""
 
@@ -108,6 +123,11 @@ class Listener:
         self._endpointer = Endpointer(self._vad)
         self._fed = 0
         self._window_until = -1.0
+        self._early_end: float | None = None
+        """speech_end of the open utterance when it was last decided early."""
+        self._early_hit: float | None = None
+        """speech_start of the open utterance, once an early decision acted on it."""
+        self._seed()
         self._reply_labels = frozenset(
             label for h in detectors.heads if h.kind == "reply" for label in h.labels[1:]
         )
@@ -118,6 +138,20 @@ class Listener:
         self._detectors.reset()
         self._fed = 0
         self._window_until = -1.0
+        self._early_end = self._early_hit = None
+        self._seed()
+
+    def _seed(self) -> None:
+        """Give the detectors a quiet past, so speech in the first seconds has its windows."""
+        tone = np.random.default_rng(0).normal(0.0, 20.0, int(SEED_SECONDS * RATE))
+        self._detectors.feed(AudioChunk(RATE, 2, 1, tone.astype("<i2").tobytes(), -SEED_SECONDS))
+
+    def warm(self, allowed: frozenset[str]) -> None:
+        """Build the grammars a first command would need now, rather than when it is said."""
+        quiet = np.zeros(RATE // 2, dtype=np.int16)
+        for live in (frozenset({PAUSE}), allowed):
+            if live:
+                self._recognizer.decode(quiet, live)
 
     @property
     def stream_seconds(self) -> float:
@@ -134,24 +168,54 @@ class Listener:
         self._fed += chunk.samples
         heard = []
         for utterance in self._endpointer.feed(stamped):
-            chunk_end = self._fed / RATE
-            end_of_speech = self._monotonic() - max(0.0, chunk_end - utterance.speech_end)
-            decided = self.decide(utterance, allowed, expected)
-            text = decided.result.text if decided.result is not None else ""
-            if decided.match is not None or decided.crisis:
-                _LOG.info("heard %r -> %s via %s", text, decided.match and decided.match.intent,
-                          decided.via)  # fmt: skip
-            heard.append(Heard(text if decided.match else "", decided.match, end_of_speech,
-                               self._monotonic(), decided.crisis, decided.via,
-                               utterance.speech_end))  # fmt: skip
+            if utterance.speech_start == self._early_hit:  # a pause, acted on early
+                decided = self.decide(utterance, allowed, expected, routes=False)
+            else:  # the pause again too: its detector sees more of the quiet after it now
+                decided = self.decide(utterance, allowed, expected)
+            self._early_end = self._early_hit = None
+            heard.append(self._heard(decided, utterance))
+        if self._endpointer.quiet_ms >= self.tuning.early_ms:
+            snap = self._endpointer.peek()
+            if snap is not None and snap.speech_end != self._early_end and (
+                snap.speech_start != self._early_hit
+            ):
+                self._early_end = snap.speech_end
+                decided = self.decide(snap, allowed, expected, early=True)
+                if decided.match is not None:
+                    self._early_hit = snap.speech_start
+                    heard.append(self._heard(decided, snap))
         return heard
+
+    def _heard(self, decided: _Decided, utterance: Utterance) -> Heard:
+        stream_now = self._fed / RATE
+        end_of_speech = self._monotonic() - max(0.0, stream_now - utterance.speech_end)
+        text = decided.result.text if decided.result is not None and decided.match else ""
+        if decided.match is not None or decided.crisis:
+            _LOG.info("heard %r -> %s via %s", text, decided.match and decided.match.intent,
+                      decided.via)  # fmt: skip
+        return Heard(text, decided.match, end_of_speech, self._monotonic(), decided.crisis,
+                     decided.via, utterance.speech_end)  # fmt: skip
 
     # ---- one utterance -------------------------------------------------------------------
 
     def decide(
-        self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str]
+        self,
+        utterance: Utterance,
+        allowed: frozenset[str],
+        expected: frozenset[str],
+        *,
+        early: bool = False,
+        routes: bool = True,
     ) -> _Decided:
-        """Which route, if any, takes this utterance to the engine."""
+        """Which route, if any, takes this utterance to the engine.
+
+        ``early``: the utterance may still go on (decided after a short quiet): only the
+        always-armed pause is tried (a prefix of ordinary talk can look like a command;
+        a pause said early is still a pause), the rest waits for the whole utterance.
+        ``routes=False``: only listen for crisis words (a pause was acted on early).
+        """
+        if not routes:
+            return self._crisis(utterance, expected, [])
         start, end = utterance.speech_start, utterance.speech_end
         scored = self._detectors.scores(end, start)
         by_kind = {h.kind: scored[h.name] for h in self._detectors.heads}
@@ -160,10 +224,13 @@ class Listener:
         in_window = start <= self._window_until
         checked: list[Recognition] = []
 
-        if PAUSE in allowed and by_kind.get("armed", ("", 0.0, 0.0))[1] >= self.tuning.pause:
+        pause = by_kind.get("armed", ("", 0.0, 0.0))[1]
+        if PAUSE in allowed and pause >= self.tuning.pause:
             found = self._grammar(utterance.samples, frozenset({PAUSE}), checked)
             if found is not None:
                 return _Decided(found, checked[-1], "armed")
+        if early:
+            return _Decided(None, None, "")
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
         if commands and by_kind.get("wake", ("", 0.0, 0.0))[1] >= self.tuning.wake:
             found, rest = self._after_wake(utterance, commands, checked)
@@ -175,18 +242,24 @@ class Listener:
                 _LOG.info("wake phrase alone: listening for a command until %.1f s",
                           self._window_until)  # fmt: skip
         elif commands and in_window:
-            self._window_until = -1.0
             found = self._grammar(utterance.samples, commands, checked)
+            self._window_until = -1.0  # one utterance per window
             if found is not None:
                 return _Decided(found, checked[-1], "window")
-        known = expected & self._reply_labels & commands
-        live = (expected & commands) - known  # answers the reply detector was not trained on
-        if known and reply_score(self._detectors, end, known) >= self.tuning.reply:
-            live |= known
+        gated = expected & self._reply_labels & commands & frozenset(self.tuning.gated)
+        live = (expected & commands) - gated
+        if gated and reply_score(self._detectors, end, gated) >= self.tuning.reply:
+            live |= gated
         if live:
             found = self._grammar(utterance.samples, frozenset(live), checked)
             if found is not None:
                 return _Decided(found, checked[-1], "reply")
+        return self._crisis(utterance, expected, checked)
+
+    def _crisis(
+        self, utterance: Utterance, expected: frozenset[str], checked: list[Recognition]
+    ) -> _Decided:
+        """Nothing for Haven; were crisis words said? (decodes once in a practice)."""
         if not checked and expected and self.tuning.crisis_in_practice:
             self._grammar(utterance.samples, frozenset(expected), checked)
         crisis = any(r.open_text and self._safety.is_crisis(r.open_text) for r in checked)
