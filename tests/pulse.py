@@ -386,7 +386,8 @@ def restore_source(env: dict[str, str] | None = None) -> None:
 
 
 class SinkRecorder:
-    """Records what reaches the virtual sink (its monitor) with ``parec``, 10 ms at a time.
+    """Records what reaches a sink (its monitor; the virtual sink by default) with
+    ``parec``, 10 ms at a time, on this process's server or the one ``env`` names.
 
     Each block is kept with the ``time.monotonic()`` it arrived, to see when sound
     started and stopped. A context manager; its reader thread is ``sink-recorder``.
@@ -394,13 +395,13 @@ class SinkRecorder:
 
     BLOCK = RATE // 100
 
-    def __init__(self) -> None:
+    def __init__(self, sink: str = SINK, env: dict[str, str] | None = None) -> None:
         self.blocks: list[tuple[float, np.ndarray]] = []
         self._lock = threading.Lock()
         self._proc = subprocess.Popen(
             [
                 "parec",
-                f"--device={SINK}.monitor",
+                f"--device={sink}.monitor",
                 "--latency-msec=10",
                 f"--rate={RATE}",
                 "--channels=1",
@@ -409,6 +410,7 @@ class SinkRecorder:
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env=None if env is None else {**os.environ, **env},
         )
         self._thread = threading.Thread(target=self._read, name="sink-recorder", daemon=True)
         self._thread.start()
@@ -497,24 +499,7 @@ class NamedSinkRecorder(SinkRecorder):
         )
         if monitor is None:
             raise RuntimeError(f"no sink {sink}")
-        self.blocks = []
-        self._lock = threading.Lock()
-        self._proc = subprocess.Popen(
-            [
-                "parec",
-                f"--device={sink}.monitor",
-                "--latency-msec=10",
-                f"--rate={RATE}",
-                "--channels=1",
-                "--format=s16le",
-                "--raw",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=None if env is None else {**os.environ, **env},
-        )
-        self._thread = threading.Thread(target=self._read, name="sink-recorder", daemon=True)
-        self._thread.start()
+        super().__init__(sink, env)
         deadline = time.monotonic() + 5
         while not any(
             row.split("\t")[1:2] == [monitor]

@@ -15,7 +15,6 @@ looks gone (see tests/pulse.py).
 from __future__ import annotations
 
 import os
-import queue
 import re
 import shutil
 import signal
@@ -23,7 +22,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +31,7 @@ import pytest
 
 from assistant.audio import write_wav
 from assistant.tts import Synthesizer
+from tests import console
 from tests.conftest import ROOT
 from tests.pulse import (
     SINK,
@@ -60,32 +59,11 @@ def speech(path: Path, text: str, voice: str = "en-us+m3") -> Path:
     return path
 
 
-class Console:
-    """Haven's stdout, read on a thread, so the test can wait for a line."""
+class Console(console.Console):
+    """Haven's stdout, with a way to say a command until Haven acts on it."""
 
     def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        self._thread = threading.Thread(target=self._read, args=(proc,), name="console")
-        self._thread.start()
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout: float = 30) -> str:
-        """The next line containing ``text``; the lines before it are kept too."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.lines.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"never saw {text!r}; saw:\n" + "\n".join(self.lines))
+        super().__init__(proc, timeout=30)
 
     def say(self, wav: Path, expect: str, env: dict[str, str], tries: int = 3) -> str:
         """Play a command into the microphone until Haven acts on it (``expect``).
@@ -101,11 +79,6 @@ class Console:
                 if attempt == tries:
                     raise
         raise AssertionError("unreachable")
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
-        while not self._queue.empty():
-            self.lines.append(self._queue.get())
 
 
 @pytest.fixture

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,7 +43,8 @@ from assistant.app import Heard
 from assistant.audio import AudioChunk, read_wav, write_wav
 from assistant.events import EarconKind
 from tests.conftest import ROOT, run_haven
-from tests.pulse import RATE, SINK, PulseServer, play_into_mic
+from tests.console import Console
+from tests.pulse import RATE, SINK, PulseServer, SinkRecorder, play_into_mic
 
 HAVEN_SINK = "hsink"
 """The null sink Haven speaks into (``PULSE_SINK``)."""
@@ -66,73 +65,9 @@ def speech(path: Path, text: str, voice: str = "en-us+m3") -> Path:
     return path
 
 
-class Console:
-    """Reads a process's stdout on a thread, so a test can wait for a line."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        self._thread = threading.Thread(target=self._read, args=(proc,), name="console")
-        self._thread.start()
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.lines.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"never saw {text!r}; saw:\n" + "\n".join(self.lines))
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
-        while not self._queue.empty():
-            self.lines.append(self._queue.get())
-
-    def heard(self) -> list[str]:
-        """The intents acted on, in order."""
-        return [line.split("heard: ")[1].split()[0] for line in self.lines if "(heard:" in line]
-
-
-class MonitorRecorder:
-    """Records a sink's monitor with ``parec`` in 10 ms blocks, each with its arrival time.
-
-    Like ``tests.pulse.SinkRecorder``, for any sink (Haven's own here). Its reader thread
-    is ``monitor-recorder``; a context manager.
-    """
-
-    BLOCK = RATE // 100
-
-    def __init__(self, sink: str) -> None:
-        self.blocks: list[tuple[float, np.ndarray]] = []
-        self._lock = threading.Lock()
-        self._proc = subprocess.Popen(
-            ["parec", f"--device={sink}.monitor", "--latency-msec=10", f"--rate={RATE}",
-             "--channels=1", "--format=s16le", "--raw"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self._thread = threading.Thread(target=self._read, name="monitor-recorder")
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        while data := self._proc.stdout.read(2 * self.BLOCK):
-            block = np.frombuffer(data, dtype="<i2")
-            with self._lock:
-                self.blocks.append((time.monotonic(), block))
-
-    def loud_times(self, threshold: int = 500) -> list[float]:
-        """Arrival times of blocks whose peak exceeds ``threshold``."""
-        with self._lock:
-            return [at for at, block in self.blocks if int(np.abs(block).max()) > threshold]
+class MonitorRecorder(SinkRecorder):
+    """A ``tests.pulse.SinkRecorder`` on any sink (Haven's own here) that can also wait
+    for sound and for quiet."""
 
     def wait_for_sound(self, after: float, timeout: float = 30.0) -> float:
         """The arrival time of the first loud block after ``after`` (waits for it)."""
@@ -154,21 +89,6 @@ class MonitorRecorder:
                 return last
             time.sleep(0.05)
         raise AssertionError(f"still sounding after {timeout:g} s")
-
-    def close(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> MonitorRecorder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _pactl(*args: str) -> str:
