@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox libsox-fmt-all flite \
-	festival festvox-kallpc16k pulseaudio pulseaudio-utils libasound2-plugins fortunes-min
+	festival festvox-kallpc16k pulseaudio pulseaudio-utils libasound2-plugins fortunes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint sysdeps venv clean

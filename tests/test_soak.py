@@ -38,7 +38,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> soak.SoakResult:
     missing = _tools_missing()
     if missing:
         message = (f"the soak needs {', '.join(missing)} "
-                   "(apt-get install espeak-ng sox fortunes-min)")
+                   "(apt-get install espeak-ng sox fortunes)")
         if os.environ.get("HAVEN_REQUIRE_AUDIO") == "1":
             pytest.fail(message)
         pytest.skip(message)

@@ -81,7 +81,10 @@ def wiener(samples: np.ndarray, config: DenoiseConfig | None = None) -> np.ndarr
     dbfs = 10 * np.log10(max(noise_level, 1e-12) / 32768.0**2)
     energy = np.sort(inner.sum(axis=1) if len(inner) >= 8 else power.sum(axis=1))
     share = max(3, round(cfg.quiet_share * len(energy)))
-    snr = 10 * np.log10(energy[-share:].mean() / max(float(energy[:share].mean()), 1e-9))
+    loud = float(energy[-share:].mean())
+    if loud <= 0.0:  # digital silence: nothing to clean
+        return np.asarray(samples, dtype=np.int16)
+    snr = 10 * np.log10(loud / max(float(energy[:share].mean()), 1e-9))
     if dbfs < cfg.min_noise_dbfs or snr > cfg.max_snr_db:
         _LOG.debug("wiener: left alone (noise %.1f dBFS, SNR %.1f dB)", dbfs, snr)
         return np.asarray(samples, dtype=np.int16)
