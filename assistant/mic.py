@@ -79,6 +79,7 @@ class MicSource:
                     channels=channels,
                     dtype="int16",
                     blocksize=self._blocksize,
+                    latency="low",  # the pause is decided on the freshest audio
                     callback=self._callback,
                     finished_callback=self._finished,
                 )

@@ -542,8 +542,11 @@ def section(
     after: tuple[float, float, float],
     args: argparse.Namespace,
 ) -> str:
-    end_ms = VadConfig().end_ms
-    return f"""2026-11-24, `python -m bench.latency --runs {args.runs}`: {args.runs} runs per row
+    from assistant.listen.listener import ListenTuning
+
+    end_ms, tuning = VadConfig().end_ms, ListenTuning()
+    day = time.strftime("%Y-%m-%d")
+    return f"""{day}, `python -m bench.latency --runs {args.runs}`: {args.runs} runs per row
 after one warm-up run ("cold"), the commands said by espeak-ng `{VOICE}`; the pause said about a
 second into Haven's welcome (barge-in). Times are from the true end of speech (the clip's, or the
 audio recorded off the virtual microphone) to the decision, and to the first sample of Haven's
@@ -556,17 +559,21 @@ Haven's sink, for the pause the first after its cut-off welcome went quiet).
 was then said again, up to {TRIES} times). "cold": the warm-up run, when the recognizer builds
 the grammar for a set of intents the first time (the device runs reuse the warm recognizer).
 The hearing is whatever `create_hearing` returned that day (the wake-phrase listener).
+"Haven's own estimate" is the decision minus the endpointer's end of speech, in stream time
+(it leaves out the decoding that ran ahead and the device's buffering).
 
 Idle listening on the virtual device (microphone, speaker stream, hearing): {idle}.
 
-Machine: 2 cores shared with other engineers' jobs; load average {before[0]:.1f} at the start,
-{after[0]:.1f} at the end, so the figures are on a loaded machine.
+Machine: 2 cores; load average {before[0]:.1f} at the start, {after[0]:.1f} at the end.
 
-Where the time goes: the endpointer waits `VadConfig.end_ms` = {end_ms} ms of quiet before an
-utterance is closed, so no decision can come sooner than that after the end of speech; the rest
-is decoding (detectors and the grammar, single-threaded) and, on the device, PulseAudio's and
-PortAudio's buffering. The 300 ms median target needs a shorter end delay for commands (or a
-detector that decides before the silence), which is the hearing's knob, not the loop's.
+Where the time goes: the endpointer closes an utterance only after `VadConfig.end_ms` =
+{end_ms} ms of quiet, but the always-armed pause and "Haven, <command>" are decided before
+that: their grammar decodes run ahead after `ListenTuning.speculate_ms` = {tuning.speculate_ms} ms
+of quiet (about 120 ms on these machines, both pocketsphinx passes), and the decision is taken
+once the quiet reaches `ListenTuning.early_ms` = {tuning.early_ms} ms, reusing them (speech that
+resumes throws them away). So a decision comes about {tuning.speculate_ms} ms + one decode after
+the end of speech on the file source; the device adds PulseAudio's and PortAudio's buffering
+(about 80-100 ms here). Replies ("I'm done", "I'm ready") still wait for the endpointer.
 """
 
 

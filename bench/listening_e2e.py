@@ -271,8 +271,14 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
         if u.armed_live and PAUSE in allowed_set and u.armed >= tuning.pause and u.pause:
             out.append((u.pause, "armed"))
             continue
-        if u.early:
-            out.append(("", ""))
+        if u.early:  # before the endpointer closes: a whole command after the name, or wait
+            sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)
+            found = u.cuts[str(tuning.wake)] if sure else None
+            if found and found != ALONE:
+                window_until = -1.0
+                out.append((found, "wake"))
+            else:
+                out.append(("", ""))
             continue
         if commands and u.wake >= tuning.wake:
             found = u.cuts[str(tuning.wake)]

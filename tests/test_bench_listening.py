@@ -78,8 +78,10 @@ def test_the_real_listener_hears_the_commands(run: Pass, listener: RecordingList
     assert n == len(ITEMS)
     assert right >= 2, [(u.heard, u.via) for u in run.utts]
     assert wrong == 0
-    latencies = [u.latency for u in run.utts if u.heard]
-    assert latencies and all(t > 0.4 for t in latencies)  # includes 0.5 s of quiet
+    # decided early: after early_ms of quiet; else at the close, after 0.5 s of quiet
+    early = listener.tuning.early_ms / 1000 - 0.01
+    latencies = [(u.latency, u.early) for u in run.utts if u.heard]
+    assert latencies and all(t > (early if soon else 0.4) for t, soon in latencies)
 
 
 def test_the_replay_gives_the_listeners_own_decisions(

@@ -24,6 +24,7 @@ from assistant.library import Library, default_models_dir
 from assistant.listen.listener import Listener, build_listener
 from assistant.live import create_recognizer
 from assistant.stt.base import Recognizer
+from assistant.vad import frame_levels
 from tests.speech import synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,3 +223,81 @@ def test_the_pause_is_acted_on_before_the_endpointer_closes_and_only_once(
     assert t - h.at < 0.45
     # the utterance, closed later, is not routed again
     assert len(when) == 2 and when[1][1].match is None
+
+
+def trimmed(speech: np.ndarray) -> np.ndarray:
+    """``speech`` without its leading and trailing quiet (10 ms frames 35 dB under the
+    loudest), over room tone."""
+    levels = frame_levels(speech)
+    loud = np.flatnonzero(levels >= levels.max() - 35.0)
+    cut = speech[loud[0] * 160 : (loud[-1] + 1) * 160].astype(np.int32)
+    tone = room(len(cut) / RATE, np.random.default_rng(3))[: len(cut)]
+    return (cut + tone).clip(-32768, 32767).astype(np.int16)
+
+
+class CountingRecognizer:
+    """The real recognizer, counting its decodes (to see what was run ahead and reused)."""
+
+    def __init__(self, inner: Recognizer) -> None:
+        self.inner = inner
+        self.decodes: list[float] = []
+        self.at = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def decode(self, samples: np.ndarray, allowed: object) -> object:
+        self.decodes.append(self.at)
+        return self.inner.decode(samples, allowed)  # type: ignore[arg-type]
+
+
+def test_haven_command_is_decided_early_from_a_decode_run_ahead(
+    library: Library, recognizer: Recognizer, clips: Path
+) -> None:
+    counting = CountingRecognizer(recognizer)
+    listener = build_listener(counting, library.intents, library.safety,  # type: ignore[arg-type]
+                              default_models_dir(), "Haven")  # fmt: skip
+    audio = stream([("Haven, start check-in", "flite-slt")], clips)
+    allowed = top_level_intents(library)
+    listener.reset()
+    when: list[tuple[float, Heard]] = []
+    for chunk in chunks_from_array(audio):
+        counting.at = listener.stream_seconds
+        for h in listener.feed(chunk, allowed):
+            when.append((listener.stream_seconds, h))
+    fired = [(t, h) for t, h in when if h.match is not None]
+    assert [(h.match.intent, h.via) for _, h in fired if h.match] == [("start_checkin", "wake")]
+    t, h = fired[0]
+    tuning = listener.tuning
+    # decided once the quiet reached early_ms (one 30 ms chunk late at most), long before
+    # the endpointer's 500 ms; the decode that decided it ran ahead, after speculate_ms
+    assert t - h.at < (tuning.early_ms + 40) / 1000
+    ahead = [d for d in counting.decodes if h.at < d < t]
+    assert ahead and all(d - h.at < (tuning.speculate_ms + 40) / 1000 for d in ahead)
+    # the utterance, closed later, is not routed again (a crisis check at most)
+    assert len(when) == 2 and when[1][1].match is None
+
+
+def test_speech_that_resumes_discards_the_early_decision(
+    listener: Listener, library: Library, clips: Path
+) -> None:
+    # "we need a pause" then, after a gap shorter than early_ms, more of the sentence:
+    # nothing may be decided inside the gap (the decode run ahead is thrown away)
+    rng = np.random.default_rng(2)
+    first, rest = (trimmed(read_wav(synthesize(text, "flite-slt", clips, pad_seconds=0.0)))
+                   for text in ("we need a pause", "button on the remote"))  # fmt: skip
+    gap = room((listener.tuning.early_ms - 70) / 1000, rng)
+    audio = np.concatenate([room(2.0, rng), first, gap, rest, room(1.5, rng)])
+    listener.reset()
+    fired: list[tuple[float, Heard]] = []
+    for chunk in chunks_from_array(audio):
+        for h in listener.feed(chunk, top_level_intents(library)):
+            if h.match is not None:
+                fired.append((listener.stream_seconds, h))
+    second_part_ends = len(audio) / RATE - 1.5
+    assert all(t >= second_part_ends for t, _ in fired), fired
+    # the first part alone, with the quiet after it, is a pause decided early
+    alone = np.concatenate([room(2.0, rng), first, room(1.5, rng)])
+    heard = [h for h in run(listener, alone, top_level_intents(library)) if h.match]
+    assert [(h.match.intent, h.via) for h in heard if h.match] == [("pause", "armed")]

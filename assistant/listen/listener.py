@@ -17,8 +17,11 @@ utterance ends, it reaches the engine only by one of these routes, each a learne
    and "five more minutes", live through minutes of a partner's talk, also need the
    reply detector (``ListenTuning.gated``).
 
-Early: the pause is tried after a quarter second of quiet, before the endpointer closes
-the utterance, so a barge-in cuts Haven off sooner.
+Early: the pause and "Haven, <command>" are decided after a fifth of a second of quiet,
+before the endpointer closes the utterance (it waits half a second, for speech that
+resumes), so a barge-in cuts Haven off sooner and a command is answered sooner. The
+grammar decodes for that are run ahead, after 80 ms of quiet (``speculate_ms``), and
+kept only if the quiet holds: the decision then costs almost nothing when it is due.
 
 Ordinary talk full of words like pause, check or thanks reaches no route. Inside a
 practice every utterance is also decoded once so crisis words are never missed (the
@@ -75,10 +78,20 @@ class ListenTuning:
     (bench: replies 62% with it, 92% without; every false fire was "I'm done")."""
     window_s: float = 6.0
     """How long a bare wake phrase keeps the command window open."""
-    early_ms: int = 250
-    """Quiet after speech at which the always-armed pause is first tried, before the
-    endpointer closes the utterance (it waits longer, for speech that resumes); when it
-    fires, Haven pauses at once and the rest of that utterance is not routed again."""
+    early_ms: int = 150
+    """Quiet after speech at which the always-armed pause and the wake route are first
+    tried, before the endpointer closes the utterance (it waits longer, for speech that
+    resumes); when one fires, Haven acts at once and the rest of that utterance is not
+    routed again."""
+    early_wake: float = 0.97
+    """Wake detector score a command needs to be decided early: a prefix of ordinary talk
+    that the name detector half-believes waits for the whole utterance (in the soak, "go
+    ahead and start eating without me", wake 0.88, was taken for "repeat the question"
+    when decided early and rejected at the close). Commands below it are decided when the
+    endpointer closes the utterance, as before."""
+    speculate_ms: int = 50
+    """Quiet after speech at which the early routes' grammar decodes are run ahead of
+    time (the decision still waits for ``early_ms``; speech that resumes discards them)."""
     crisis_in_practice: bool = True
     """Decode every utterance during a practice, for the safety gate."""
 
@@ -127,6 +140,10 @@ class Listener:
         """speech_end of the open utterance when it was last decided early."""
         self._early_hit: float | None = None
         """speech_start of the open utterance, once an early decision acted on it."""
+        self._ahead_end: float | None = None
+        """speech_end of the open utterance when its early decodes were last run ahead."""
+        self._memo: dict[tuple[float, float, float, frozenset[str]], Recognition] = {}
+        """Early decodes of the open utterance: (speech start, speech end, cut, live)."""
         self._seed()
         self._reply_labels = frozenset(
             label for h in detectors.heads if h.kind == "reply" for label in h.labels[1:]
@@ -138,7 +155,8 @@ class Listener:
         self._detectors.reset()
         self._fed = 0
         self._window_until = -1.0
-        self._early_end = self._early_hit = None
+        self._early_end = self._early_hit = self._ahead_end = None
+        self._memo.clear()
         self._seed()
 
     def _seed(self) -> None:
@@ -172,13 +190,19 @@ class Listener:
                 decided = self.decide(utterance, allowed, expected, routes=False)
             else:  # the pause again too: its detector sees more of the quiet after it now
                 decided = self.decide(utterance, allowed, expected)
-            self._early_end = self._early_hit = None
+            self._early_end = self._early_hit = self._ahead_end = None
+            self._memo.clear()
             heard.append(self._heard(decided, utterance))
-        if self._endpointer.quiet_ms >= self.tuning.early_ms:
+        quiet = self._endpointer.quiet_ms
+        if quiet >= min(self.tuning.speculate_ms, self.tuning.early_ms):
             snap = self._endpointer.peek()
-            if snap is not None and snap.speech_end != self._early_end and (
-                snap.speech_start != self._early_hit
-            ):
+            if snap is None or snap.speech_start == self._early_hit:
+                return heard
+            if snap.speech_end != self._ahead_end:  # new speech since: run the decodes ahead
+                self._ahead_end = snap.speech_end
+                self._memo.clear()
+                self._route(snap, allowed, expected, early=True)
+            if quiet >= self.tuning.early_ms and snap.speech_end != self._early_end:
                 self._early_end = snap.speech_end
                 decided = self.decide(snap, allowed, expected, early=True)
                 if decided.match is not None:
@@ -210,13 +234,27 @@ class Listener:
         """Which route, if any, takes this utterance to the engine.
 
         ``early``: the utterance may still go on (decided after a short quiet): only the
-        always-armed pause is tried (a prefix of ordinary talk can look like a command;
-        a pause said early is still a pause), the rest waits for the whole utterance.
-        ``routes=False``: only listen for crisis words (a pause was acted on early).
+        always-armed pause and a whole command after the wake phrase are tried (a pause
+        or "Haven, <command>" said early is still one), the step's replies and a bare
+        name wait for the whole utterance; the grammar decodes run ahead are reused.
+        ``routes=False``: only listen for crisis words (a route was acted on early).
         """
+        return self._route(utterance, allowed, expected, early=early, routes=routes)
+
+    def _route(
+        self,
+        utterance: Utterance,
+        allowed: frozenset[str],
+        expected: frozenset[str],
+        *,
+        early: bool = False,
+        routes: bool = True,
+    ) -> _Decided:
+        """:meth:`decide`'s work (run ahead of time too, with its decodes kept)."""
         if not routes:
             return self._crisis(utterance, expected, [])
         start, end = utterance.speech_start, utterance.speech_end
+        memo = (start, end) if early else None
         scored = self._detectors.scores(end, start)
         by_kind = {h.kind: scored[h.name] for h in self._detectors.heads}
         _LOG.debug("utterance %.2f-%.2f s: %s", start, end,
@@ -226,13 +264,20 @@ class Listener:
 
         pause = by_kind.get("armed", ("", 0.0, 0.0))[1]
         if PAUSE in allowed and pause >= self.tuning.pause:
-            found = self._grammar(utterance.samples, frozenset({PAUSE}), checked)
+            found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
             if found is not None:
                 return _Decided(found, checked[-1], "armed")
-        if early:
-            return _Decided(None, None, "")
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
-        if commands and by_kind.get("wake", ("", 0.0, 0.0))[1] >= self.tuning.wake:
+        wake = by_kind.get("wake", ("", 0.0, 0.0))[1]
+        woken = bool(commands) and wake >= self.tuning.wake
+        if early:
+            woken = woken and wake >= self.tuning.early_wake
+            found = self._after_wake(utterance, commands, checked, memo)[0] if woken else None
+            if found is not None:
+                self._window_until = -1.0
+                return _Decided(found, checked[-1], "wake")
+            return _Decided(None, None, "")
+        if woken:
             found, rest = self._after_wake(utterance, commands, checked)
             if found is not None:
                 self._window_until = -1.0
@@ -266,15 +311,31 @@ class Listener:
         return _Decided(None, checked[-1] if checked else None, "", crisis)
 
     def _grammar(
-        self, samples: np.ndarray, live: frozenset[str], checked: list[Recognition]
+        self,
+        samples: np.ndarray,
+        live: frozenset[str],
+        checked: list[Recognition],
+        memo: tuple[float, float] | None = None,
+        cut: float = 0.0,
     ) -> IntentMatch | None:
-        result = self._recognizer.decode(samples, live)
+        """Decode and match; ``memo`` (speech start and end) keeps an early decode of the
+        open utterance for the next early decision on the same speech."""
+        key = (*memo, cut, live) if memo is not None else None
+        result = self._memo.get(key) if key is not None else None
+        if result is None:
+            result = self._recognizer.decode(samples, live)
+            if key is not None:
+                self._memo[key] = result
         checked.append(result)
         text, _ = strip_wake(result.heard, self._wake_name)
         return self._intents.match(text, live) if text else None
 
     def _after_wake(
-        self, utterance: Utterance, live: frozenset[str], checked: list[Recognition]
+        self,
+        utterance: Utterance,
+        live: frozenset[str],
+        checked: list[Recognition],
+        memo: tuple[float, float] | None = None,
     ) -> tuple[IntentMatch | None, bool]:
         """A command after the wake phrase, and whether the name was said alone."""
         cuts = wake_cuts(self._detectors, utterance, self.tuning.wake)
@@ -282,7 +343,7 @@ class Listener:
             rest = utterance.samples[int(cut * RATE) :]
             if speech_seconds(rest, self._vad) < 0.25:
                 return None, True
-            found = self._grammar(rest, live, checked)
+            found = self._grammar(rest, live, checked, memo, round(cut, 3))
             _LOG.debug("after the wake phrase (cut at %.2f s): %r %s", cut, checked[-1].text,
                        checked[-1].reason)  # fmt: skip
             if found is not None:
