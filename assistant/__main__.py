@@ -376,6 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "listen and guide, hands-free (the main job)")
     p.add_argument("--text", action="store_true", help="type instead of speaking")
     p.add_argument("--json", action="store_true", help="with --text: JSON events")
+    p.add_argument(
+        "--echo-cancel",
+        action="store_true",
+        help="take Haven's own voice out of the microphone (PulseAudio/PipeWire's echo "
+        "canceller), so a pause is heard even over a loud speaker",
+    )
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--start", default=None, help=argparse.SUPPRESS)
     p = add("demo", cmd_demo, "two synthesized partners show what Haven does (no audio needed)")

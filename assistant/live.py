@@ -110,10 +110,23 @@ def run_live(
     from .speaker import Speaker
     from .tts import Synthesizer
 
-    def open_mic() -> MicSource:
-        return MicSource(settings.input_device or None)
-
+    input_device, output_device = settings.input_device or None, settings.output_device or None
     with ExitStack() as stack:
+        if getattr(args, "echo_cancel", False):
+            from .echo import EchoCanceller
+
+            devices = stack.enter_context(EchoCanceller())
+            stack.enter_context(_environment(devices.env()))
+            if input_device or output_device:
+                err("warning: with --echo-cancel Haven uses the sound server's cancelled "
+                    "pair, not input_device/output_device")  # fmt: skip
+            input_device = output_device = None
+            out(f"Echo cancellation on ({devices.source}): say \"we need a pause\" even "
+                "over Haven's voice.")  # fmt: skip
+
+        def open_mic() -> MicSource:
+            return MicSource(input_device)
+
         first = open_mic()  # fails here, clearly, when there is no microphone
         first.close()
         out(f"Listening on {first.device.name!r}. Say \"{settings.wake_name}, what can I say\", "
@@ -123,7 +136,7 @@ def run_live(
             Synthesizer(settings.voice or None, settings.rate, settings.volume)
         )
         speaker = stack.enter_context(
-            Speaker(synth, settings.output_device or None, lambda text: None)
+            Speaker(synth, output_device, lambda text: None)
         )
         session = stack.enter_context(
             _session(library, settings, SystemClock(), data_dir, "run", err)
@@ -138,6 +151,24 @@ def run_live(
             except KeyboardInterrupt:
                 out("Goodbye.")
     return 0
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (the sound server's client reads them when
+    a stream connects), then put back what was there."""
+    import os
+
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 def _print(out: Out, item: Event | Notice | Heard) -> None:

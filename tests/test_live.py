@@ -11,16 +11,12 @@ is recorded, so a test knows when Haven's voice is actually going out.
 - Haven's own voice leaking back into the microphone 20 dB down (``module-loopback``
   from ``hsink``'s monitor into ``vsink``): over the whole welcome and first prompt,
   Haven acts on nothing it said itself.
-
-Open, not asserted: a pause said *over* Haven's voice when that voice also reaches the
-microphone. Tried by hand with the leak at -20 dB (grammar hearing, 2026-11-24): the energy
-endpointer cannot tell the partner from Haven, so the pause and Haven's words around it
-become one utterance that only closes when Haven's sentence ends, and the recognizer,
-decoding the mixture with only the pause live, heard "let us take five please", which the
-open pass rejected. Without the leak (Haven on its own sink, as below) the pause is heard
-every time. What would fix it: echo cancellation with Haven's playback as the reference
-(Haven knows exactly what it plays), or a pause detector that fires inside an open
-utterance instead of after it closes; both belong to the hearing, not the loop.
+- A pause said *over* Haven's voice when that voice also reaches the microphone (12 dB
+  down): without echo cancellation the energy endpointer cannot tell the partner from
+  Haven, the pause and Haven's words become one utterance that only closes when Haven's
+  sentence ends, and it is missed (checked by hand, 2026-12-01, at -20 and -12 dB). With
+  `haven run --echo-cancel` (the sound server's WebRTC canceller, ``assistant/echo.py``)
+  it is heard, cuts the welcome off and starts the pause.
 """
 
 from __future__ import annotations
@@ -134,12 +130,13 @@ class Ran:
 class Haven:
     """`haven run` in a subprocess, speaking into :data:`HAVEN_SINK`; always stopped."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, *extra: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PULSE_SINK": HAVEN_SINK}
         self.log = data / "stderr.txt"
         with self.log.open("w") as log:  # -v: what it heard and why, for failures
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "assistant", "--data-dir", str(data), "-v", "run"],
+                [sys.executable, "-m", "assistant", "--data-dir", str(data), "-v", "run",
+                 *extra],
                 stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
                 text=True, cwd=ROOT, env=env,
             )  # fmt: skip
@@ -168,9 +165,9 @@ class Haven:
 
 
 @contextlib.contextmanager
-def haven_run(data: Path) -> Iterator[Haven]:
+def haven_run(data: Path, *extra: str) -> Iterator[Haven]:
     """Start `haven run` on the pulse server; kill it on the way out if still running."""
-    haven = Haven(data)
+    haven = Haven(data, *extra)
     try:
         haven.console.wait_for("Listening on")
         yield haven
@@ -283,6 +280,54 @@ def test_haven_does_not_trigger_itself_from_its_voice_leaking_into_the_mic(
             ("checkin", "stopped")
         ]
         assert conn.execute("SELECT count(*) FROM pauses").fetchone() == (0,)
+
+
+def test_a_pause_over_havens_own_voice_is_heard_with_echo_cancellation(
+    pulse_server: PulseServer, tmp_path: Path
+) -> None:
+    """Haven's voice reaches the microphone 12 dB down (a speaker across a small room).
+
+    Without echo cancellation a pause said over it is missed (the module docstring). With
+    `haven run --echo-cancel` the sound server's canceller takes Haven's voice out, and
+    "we need a pause" over the welcome cuts it off and starts the pause; the canceller is
+    unloaded when Haven ends.
+    """
+    start = speech(tmp_path / "start.wav", "Haven, start check-in.")
+    pause = speech(tmp_path / "pause.wav", "We need a pause.", "flite-rms")
+    data = data_dir(tmp_path)
+    with (
+        haven_sink(leak_db=-12),
+        MonitorRecorder(HAVEN_SINK) as voice,
+        haven_run(data, "--echo-cancel") as haven,
+    ):
+        assert any("Echo cancellation on" in line for line in haven.console.lines)
+        time.sleep(1.0)
+        start_checkin(haven, start)
+        voice.wait_for_sound(after=time.monotonic())
+        time.sleep(0.5)
+        play_into_mic(pause)
+        haven.console.wait_for("[pause started]")
+        ran = haven.terminate()
+        modules = _pactl("list", "short", "modules")
+    assert_clean_exit(ran)
+    lines = haven.console.lines
+    assert haven.console.heard() == ["start_checkin", "pause"], "\n".join(lines)
+    assert any("(cut off:" in line for line in lines), "\n".join(lines)
+    assert "module-echo-cancel" not in modules
+
+
+def test_echo_cancellation_without_a_sound_server_says_what_to_do(tmp_path: Path) -> None:
+    env_server = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = f"unix:{tmp_path}/no-such-socket"
+    try:
+        ran = run_haven(["run", "--echo-cancel"], "", tmp_path / "data")
+    finally:
+        if env_server is None:
+            del os.environ["PULSE_SERVER"]
+        else:
+            os.environ["PULSE_SERVER"] = env_server
+    assert ran.code != 0
+    assert "echo cancellation needs" in ran.err and "Traceback" not in ran.err
 
 
 def test_run_without_a_microphone_falls_back_to_text(tmp_path: Path) -> None:
