@@ -19,7 +19,7 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -31,9 +31,6 @@ AEC_ARGS = "noise_suppression=0 analog_gain_control=0 digital_gain_control=1"
 """WebRTC canceller settings (see the module docstring)."""
 HINT = "echo cancellation needs a PulseAudio or PipeWire sound server and pactl " \
        "(apt-get install pulseaudio-utils)"  # fmt: skip
-
-Runner = Callable[..., "subprocess.CompletedProcess[str]"]
-
 
 @dataclass(frozen=True)
 class EchoDevices:
@@ -62,12 +59,9 @@ class EchoCanceller:
     def __init__(
         self,
         environ: Mapping[str, str] | None = None,
-        run: Runner = subprocess.run,
-        tag: str = "",
     ) -> None:
         self._environ = dict(os.environ if environ is None else environ)
-        self._run = run
-        self._tag = tag or str(os.getpid())
+        self._tag = str(os.getpid())
         self.devices: EchoDevices | None = None
         """The loaded pair (None before entering and after exit)."""
 
@@ -75,8 +69,8 @@ class EchoCanceller:
         if shutil.which("pactl") is None:
             raise AudioError(f"pactl not found: {HINT}")
         try:
-            done = self._run(["pactl", *args], capture_output=True, text=True, timeout=10,
-                             env=self._environ, check=False)  # fmt: skip
+            done = subprocess.run(["pactl", *args], capture_output=True, text=True,
+                                  timeout=10, env=self._environ, check=False)  # fmt: skip
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise AudioError(f"pactl {args[0]} failed ({exc}); {HINT}") from exc
         if done.returncode != 0:

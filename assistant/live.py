@@ -112,7 +112,7 @@ def run_live(
 
     input_device, output_device = settings.input_device or None, settings.output_device or None
     with ExitStack() as stack:
-        if getattr(args, "echo_cancel", False):
+        if args.echo_cancel:
             from .echo import EchoCanceller
 
             devices = stack.enter_context(EchoCanceller())

@@ -316,30 +316,30 @@ def test_a_pause_over_havens_own_voice_is_heard_with_echo_cancellation(
     assert "module-echo-cancel" not in modules
 
 
-def test_echo_cancellation_without_a_sound_server_says_what_to_do(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def no_sound_server(tmp_path: Path) -> Iterator[None]:
+    """Point clients at a sound server that is not there, for the block."""
     env_server = os.environ.get("PULSE_SERVER")
     os.environ["PULSE_SERVER"] = f"unix:{tmp_path}/no-such-socket"
     try:
-        ran = run_haven(["run", "--echo-cancel"], "", tmp_path / "data")
+        yield
     finally:
         if env_server is None:
             del os.environ["PULSE_SERVER"]
         else:
             os.environ["PULSE_SERVER"] = env_server
+
+
+def test_echo_cancellation_without_a_sound_server_says_what_to_do(tmp_path: Path) -> None:
+    with no_sound_server(tmp_path):
+        ran = run_haven(["run", "--echo-cancel"], "", tmp_path / "data")
     assert ran.code != 0
     assert "echo cancellation needs" in ran.err and "Traceback" not in ran.err
 
 
 def test_run_without_a_microphone_falls_back_to_text(tmp_path: Path) -> None:
-    env_server = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = f"unix:{tmp_path}/no-such-socket"
-    try:
+    with no_sound_server(tmp_path):
         ran = run_haven(["run"], "start check-in\nstop\n", tmp_path / "data")
-    finally:
-        if env_server is None:
-            del os.environ["PULSE_SERVER"]
-        else:
-            os.environ["PULSE_SERVER"] = env_server
     assert ran.code == 0, ran.err
     assert "no microphone" in ran.err.lower() and "text mode" in ran.err
     assert "[checkin started]" in ran.out

@@ -17,11 +17,12 @@ utterance ends, it reaches the engine only by one of these routes, each a learne
    and "five more minutes", live through minutes of a partner's talk, also need the
    reply detector (``ListenTuning.gated``).
 
-Early: the pause and "Haven, <command>" are decided after a fifth of a second of quiet,
-before the endpointer closes the utterance (it waits half a second, for speech that
-resumes), so a barge-in cuts Haven off sooner and a command is answered sooner. The
-grammar decodes for that are run ahead, after 80 ms of quiet (``speculate_ms``), and
-kept only if the quiet holds: the decision then costs almost nothing when it is due.
+Early: the pause and "Haven, <command>" (a confident name) are decided after 150 ms of
+quiet (``ListenTuning.early_ms``), before the endpointer closes the utterance (it waits
+half a second, for speech that resumes), so a barge-in cuts Haven off sooner and a
+command is answered sooner. The grammar decodes for that are run ahead, after 50 ms of
+quiet (``speculate_ms``), and kept only if the quiet holds: the decision then costs
+almost nothing when it is due.
 
 Ordinary talk full of words like pause, check or thanks reaches no route. Inside a
 practice every utterance is also decoded once so crisis words are never missed (the
