@@ -1,4 +1,4 @@
-"""The listening benchmark's material and report (``bench.listening_e2e`` runs it).
+"""The listening benchmark's material (``bench.listening_e2e`` runs it).
 
 - What is said: "Haven, <command>" with the commands training never heard
   (``phrases.commands_test``), the always-armed pause phrasings with lead-ins never trained
@@ -6,9 +6,8 @@
   of ordinary talk (the seed articles, ``bench/data/ordinary.txt``, held-out fortunes).
 - How it is heard: continuous streams (``segments``): items 1.5-2.5 s apart over room tone,
   clean, in white/pink/brown noise and in babble at 20, 10 and 5 dB SNR.
-- The report (``render_e2e``): acceptance per route and condition, false fires per hour, idle
-  CPU and decision time, a threshold sweep, and whether the targets of issue #7 are met;
-  everything replayed from the records of one run (``bench.listening_e2e.replay``).
+
+The report on what was heard is ``bench.listening_report``.
 
 The detector-only benchmark that was here (oracle utterance boundaries) is superseded: the
 end-to-end records keep every detector score of every utterance the endpointer cut.
@@ -16,10 +15,8 @@ end-to-end records keep every detector score of every utterance the endpointer c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -32,13 +29,9 @@ from assistant.listen.corpus import (
     build_phrases,
     reply_sentences,
 )  # fmt: skip
-from assistant.listen.listener import ListenTuning
 from assistant.listen.negatives import article_sentences, fortune_sentences
 from assistant.listen.scenes import trim
 from assistant.listen.synth import Voice
-
-if TYPE_CHECKING:
-    from .listening_e2e import Pass, Utt
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -173,241 +166,3 @@ def expect_of(library: Library, text: str, allowed: frozenset[str]) -> str:
 def voice_name(v: Voice) -> str:
     extra = f" x{v.speed:g}" if v.speed != 1 else f" t{v.tempo:g}" if v.tempo != 1 else ""
     return f"{v.engine} {v.name}{extra}"
-
-
-# ---- the end-to-end report (records of bench.listening_e2e) ------------------------------
-
-TENS = ("clean", "noise 10 dB", "babble 10 dB")
-SPAN = (0.3, 1.2)
-"""A decision belongs to an item when its speech ends this long before/after the item's."""
-
-
-def _hits(p: Pass, got: list[tuple[str, str]]) -> list[list[str]]:
-    ends = np.array([u.end for u in p.utts])
-    out = []
-    for item in p.items:
-        near = np.flatnonzero((ends >= item.start - SPAN[0]) & (ends <= item.end + SPAN[1]))
-        out.append([got[i][0] for i in near if got[i][0]])
-    return out
-
-
-def _right(expect: str, verdict: str) -> bool:
-    return verdict == expect or (expect == "pause" and verdict.split("(")[0] == "pause")
-
-
-def accepted(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> tuple[int, int, int]:
-    """(accepted, wrong, items) of one recall pass replayed at ``tuning``: accepted when
-    a decision with the right intent and slots comes for the item, wrong when only others."""
-    from .listening_e2e import replay
-
-    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels))
-    right = sum(any(_right(i.expect, v) for v in h) for i, h in zip(p.items, hits, strict=True))
-    wrong = sum(bool(h) and not any(_right(i.expect, v) for v in h)
-                for i, h in zip(p.items, hits, strict=True))  # fmt: skip
-    return right, wrong, len(p.items)
-
-
-def fired(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> list[tuple[Utt, str, str]]:
-    """Every decision made on a talk pass (each one a false fire): the utterance, the
-    verdict, and "via (voice: what was said)"."""
-    from .listening_e2e import replay
-
-    got = replay(p.utts, tuning, p.allowed, p.expected, labels)
-    out = []
-    for u, (v, via) in zip(p.utts, got, strict=True):
-        if v:
-            said = next((f'{i.voice}: "{i.text}"' for i in p.items
-                         if i.start - SPAN[0] <= u.end <= i.end + SPAN[1]), "?")  # fmt: skip
-            out.append((u, v, f"{via} ({said})"))
-    return out
-
-
-def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, int]:
-    """Why the items a recall pass missed were missed, by the first utterance near each."""
-    from .listening_e2e import ALONE, replay
-
-    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels))
-    out: dict[str, int] = {}
-    for item, found in zip(p.items, hits, strict=True):
-        if any(_right(item.expect, v) for v in found):
-            continue
-        near = [u for u in p.utts if item.start - SPAN[0] <= u.end <= item.end + SPAN[1]]
-        u = near[0] if near else None
-        score, threshold = ((u.armed, tuning.pause) if p.name.startswith("pause") else
-                            (u.wake, tuning.wake)) if u else (0.0, 0.0)  # fmt: skip
-        why = ("no end of speech found" if u is None or u.start < item.start - 2.0
-               else "merged into a long utterance" if u.end - u.start > 6.0
-               else "detector below threshold" if score < threshold
-               else "name alone (command cut off)" if u.cuts.get(str(tuning.wake)) == ALONE
-               else "grammar rejected or wrong")  # fmt: skip
-        out[why] = out.get(why, 0) + 1
-    return out
-
-
-def _pct(counts: Sequence[tuple[int, int, int]]) -> str:
-    right, n = sum(c[0] for c in counts), sum(c[2] for c in counts)
-    return f"{right / n:.0%} ({right}/{n})" if n else "-"
-
-
-Counts = dict[tuple[str, str], list[tuple[int, int, int]]]
-Talk: TypeAlias = "dict[str, tuple[list[tuple[Utt, str, str]], float]]"
-
-
-def measure(passes: Sequence[Pass], tuning: ListenTuning,
-            labels: Sequence[str]) -> tuple[Counts, Talk]:  # fmt: skip
-    """Acceptance per (route, condition); the decisions on each talk pass and its hours."""
-    counts: Counts = {}
-    talk: Talk = {}
-    for p in passes:
-        if p.name.startswith("talk"):  # slices of one talk run add up
-            found, hours = talk.get(p.name, ([], 0.0))
-            talk[p.name] = (found + fired(p, tuning, labels), hours + p.seconds / 3600)
-        else:
-            key = ("reply" if p.name.startswith("reply") else p.name, p.condition)
-            counts.setdefault(key, []).append(accepted(p, tuning, labels))
-    return counts, talk
-
-
-def sweep(passes: Sequence[Pass], base: ListenTuning, labels: Sequence[str],
-          grid: Mapping[str, Sequence[float]]) -> list[str]:  # fmt: skip
-    """Markdown rows: one knob moved at a time from ``base``."""
-    rows = ["| tuning | wake+command | pause (speaking) | replies | false fires/h idle | "
-            "in a practice |", "|---|---|---|---|---|---|"]  # fmt: skip
-    for knob, values in grid.items():
-        for value in values:
-            tuning = ListenTuning(**{**asdict(base), knob: value})
-            m, talk = measure(passes, tuning, labels)
-
-            def cell(route: str, m: Counts = m) -> str:
-                return " / ".join(_pct(m[(route, c)]).split(" ")[0] if (route, c) in m else "-"
-                                  for c in TENS)  # fmt: skip
-
-            fa = [f"{len(talk[k][0]) / talk[k][1]:.2f}" if k in talk else "-"
-                  for k in ("talk idle", "talk practice")]  # fmt: skip
-            mark = " (shipped)" if tuning == base else ""
-            rows.append(f"| {knob} {value}{mark} | {cell('wake')} | {cell('pause speaking')} | "
-                        f"{cell('reply')} | {fa[0]} | {fa[1]} |")  # fmt: skip
-    return rows
-
-
-def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
-               dev: Sequence[dict[str, Any]] = (), note: str = "") -> str:  # fmt: skip
-    """The body of the "## Listening" section of BENCHMARKS.md."""
-    from .listening_e2e import GRID_WAKE, PRACTICES
-
-    passes = [p for d in docs for p in d["passes"]]
-    labels = next(d["labels"] for d in docs)
-    m, talk = measure(passes, tuning, labels)
-    cpu = next((d["cpu"] for d in docs if "cpu" in d), float("nan"))
-    lat = sorted(u.latency for p in passes if p.name in ("wake", "pause idle")
-                 or p.name.startswith("reply") for u in p.utts if u.latency >= 0)  # fmt: skip
-    mismatches = sum(p.mismatches for p in passes)
-
-    def rate(route: str, cond: str) -> float:
-        c = m.get((route, cond), [])
-        return sum(x[0] for x in c) / max(1, sum(x[2] for x in c))
-
-    idle_fa, idle_h = talk.get("talk idle", ([], float("nan")))
-    prac_fa, prac_h = talk.get("talk practice", ([], float("nan")))
-    fa = (len(idle_fa) / idle_h, len(prac_fa) / prac_h)
-    worst10 = min(rate("wake", "noise 10 dB"), rate("wake", "babble 10 dB"))
-    pause10 = min(rate("pause speaking", "noise 10 dB"), rate("pause speaking", "babble 10 dB"))
-
-    def met(ok: bool) -> str:
-        return "**met**" if ok else "not met"
-
-    lines = [
-        f"Measured {day} with `python -m bench.listening_e2e` (parts `recall`, `talk`, `talk "
-        "--practice`, `cpu`, then `report --write`): the `Listener` that `haven run` builds "
-        "(shipped detectors, pocketsphinx grammar), fed continuous streams in 30 ms chunks; "
-        "the endpointer finds the utterances (no oracle boundaries). Voices: festival (kal, ked, "
-        "slt HTS at three speeds), which training never uses and no setting was chosen on; "
-        "wake commands, pause lead-ins and reply phrasings training never saw. Items are 1.5-2.5 "
-        "s apart over room tone (-62 dBFS); noise (white, pink or brown per item) and babble "
-        "(3-6 festival voices, held-out sentences) run through the whole stream at the SNR "
-        "against a -22 dBFS speech level (each item -24 to -20 dBFS). An item counts when a "
-        "decision with its intent and slots comes for it. 2-core machine shared with other "
-        "jobs.",
-        "",
-        f"`ListenTuning`: wake {tuning.wake}, pause {tuning.pause}, reply {tuning.reply} "
-        "(chosen on the espeak-ng/flite dev run below).",
-        "",
-        "| target (issue #7) | measured | |",
-        "|---|---|---|",
-        f"| \"Haven, <command>\" >= 95% clean | {rate('wake', 'clean'):.0%} | "
-        f"{met(rate('wake', 'clean') >= 0.95)} |",
-        f"| \"Haven, <command>\" >= 90% at 10 dB (noise / babble) | "
-        f"{rate('wake', 'noise 10 dB'):.0%} / {rate('wake', 'babble 10 dB'):.0%} | "
-        f"{met(worst10 >= 0.9)} |",
-        f"| pause recall >= 95% clean (while Haven speaks / idle) | "
-        f"{rate('pause speaking', 'clean'):.0%} / {rate('pause idle', 'clean'):.0%} | "
-        f"{met(rate('pause speaking', 'clean') >= 0.95)} |",
-        f"| pause recall >= 90% at 10 dB (noise / babble, while Haven speaks) | "
-        f"{rate('pause speaking', 'noise 10 dB'):.0%} / "
-        f"{rate('pause speaking', 'babble 10 dB'):.0%} | {met(pause10 >= 0.9)} |",
-        f"| <= 0.5 false fires per hour, any intent (idle / in a practice) | "
-        f"{fa[0]:.2f} / {fa[1]:.2f} | {met(max(fa) <= 0.5)} |",
-        f"| idle listening <= 15% of one core | {cpu:.1%} | {met(cpu <= 0.15)} |",
-        "",
-        *([note.strip(), ""] if note.strip() else []),
-        "| condition | \"Haven, <command>\" accepted | wrong intent/slots | pause recall, Haven "
-        "speaking | pause recall, idle | replies in a practice |",
-        "|---|---|---|---|---|---|",
-    ]
-    for cond, _, _ in CONDITIONS:
-        wake = m.get(("wake", cond), [])
-        lines.append(f"| {cond} | {_pct(wake)} | {sum(c[1] for c in wake)} | "
-                     f"{_pct(m.get(('pause speaking', cond), []))} | "
-                     f"{_pct(m.get(('pause idle', cond), []))} | "
-                     f"{_pct(m.get(('reply', cond), []))} |")  # fmt: skip
-    practices = ", ".join("{" + ", ".join(sorted(e)) + "}" for e in PRACTICES)
-    lines += [
-        "",
-        f"Replies: the expected sets {practices}, every global intent live too; phrasings "
-        "from the intents' sentences after the 24 per reply the reply detector trained on.",
-        "",
-        "Why items were missed (first utterance near each missed item; the endpointer, the "
-        "detector at its threshold, the cut after the name, or the grammar):",
-        "",
-        "| pass | condition | missed | causes |",
-        "|---|---|---|---|",
-    ]
-    for p in passes:
-        if p.name in ("wake", "pause idle") and p.condition in TENS:
-            why = causes(p, tuning, labels)
-            text = ", ".join(f"{k} {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1]))
-            lines.append(f"| {p.name} | {p.condition} | {sum(why.values())}/{len(p.items)} | "
-                         f"{text} |")  # fmt: skip
-    lines += [
-        "",
-        f"False fires over {idle_h:.2f} h of ordinary talk (the "
-        f"seed articles, `bench/data/ordinary.txt`, held-out fortunes; 0.5-1.5 s gaps): idle "
-        f"(top-level intents live) **{len(idle_fa)} = {fa[0]:.2f}/h**; in a practice "
-        f"({{done, extend}} expected, {prac_h:.2f} h) **{len(prac_fa)} = {fa[1]:.2f}/h**.",
-        "",
-    ]
-    for name, found in (("idle", idle_fa), ("in a practice", prac_fa)):
-        lines += [f"- {name}: {v} via {via}" for _, v, via in found]
-    if lat:
-        lines += ["", f"Decision after the end of speech (accepted items, all conditions, "
-                  f"n={len(lat)}): median {np.median(lat):.2f} s, p95 "
-                  f"{np.percentile(lat, 95):.2f} s; this includes the endpointer's 0.5 s of "
-                  "trailing quiet and was taken at the tuning the run used."]  # fmt: skip
-    lines += ["", f"Idle listening (endpointer + embeddings on quiet room noise, CPU time / "
-              f"audio time): {cpu:.1%} of one core.",
-              f"Replaying the records gives the Listener's own decisions: {mismatches} "
-              "disagreements.", "", "Threshold sweep (festival, for reading the trade-off "
-              "only; acceptance clean / noise 10 dB / babble 10 dB):", ""]  # fmt: skip
-    recorded = {float(w) for p in passes for u in p.utts for w in u.cuts}
-    grid = {"wake": [w for w in GRID_WAKE if w in recorded],
-            "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
-            "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5)}  # fmt: skip
-    lines += sweep(passes, tuning, labels, grid)
-    if dev:
-        dpasses = [p for d in dev for p in d["passes"]]
-        hours = sum(p.seconds for p in dpasses if p.name.startswith("talk")) / 3600
-        lines += ["", "### Tuning (dev run: espeak-ng and flite voices)", "",
-                  f"Voices of the training engines at fixed settings, the same phrasings, "
-                  f"{hours:.1f} h of ordinary talk. The shipped `ListenTuning` was chosen here:",
-                  "", *sweep(dpasses, tuning, labels, grid)]  # fmt: skip
-    return "\n".join(lines) + "\n"

@@ -20,9 +20,10 @@ from assistant.library import Library, default_models_dir
 from assistant.listen.listener import ListenTuning
 from assistant.listen.synth import ClipCache, Voice, render_many
 from assistant.live import create_recognizer
-from bench import listening, listening_e2e
+from bench import listening_record, listening_report
 from bench.listening import segments, verdict, voice_name
-from bench.listening_e2e import CachedRecognizer, Pass, RecordingListener, check, feed, replay
+from bench.listening_record import CachedRecognizer, Pass, RecordingListener, check, replay
+from bench.listening_runs import feed, idle_allowed
 
 ROOT = Path(__file__).resolve().parent.parent
 VOICES = (Voice("espeak", "en-us+m3", 50, 0.9), Voice("flite", "slt"))
@@ -56,7 +57,7 @@ def run(library: Library, listener: RecordingListener,
         tmp_path_factory: pytest.TempPathFactory) -> Pass:  # fmt: skip
     cache = ClipCache(tmp_path_factory.mktemp("clips"))
     clips = render_many([(t, v) for t, v, _ in ITEMS], cache)
-    allowed = listening_e2e.idle_allowed(library)
+    allowed = idle_allowed(library)
     parts = segments(clips, "noise 20 dB", [], np.random.default_rng(3))
     texts = [(t, voice_name(v), e) for t, v, e in ITEMS]
     seconds, items = feed(listener, parts, allowed, frozenset(), texts)
@@ -74,7 +75,7 @@ def test_the_stream_is_cut_by_the_endpointer_and_every_utterance_recorded(run: P
 
 
 def test_the_real_listener_hears_the_commands(run: Pass, listener: RecordingListener) -> None:
-    right, wrong, n = listening.accepted(run, listener.tuning, sorted(listener._labels))
+    right, wrong, n = listening_report.accepted(run, listener.tuning, sorted(listener._labels))
     assert n == len(ITEMS)
     assert right >= 2, [(u.heard, u.via) for u in run.utts]
     assert wrong == 0
@@ -104,10 +105,10 @@ def test_save_load_and_the_report(run: Pass, listener: RecordingListener, tmp_pa
 
     doc = {"voices": "festival", "seed": 0, "labels": sorted(listener._labels),
            "passes": [asdict(run)], "cpu": 0.05}  # fmt: skip
-    listening_e2e.save(tmp_path / "recall-festival.json", doc)
-    loaded = listening_e2e.load(tmp_path / "recall-festival.json")
+    listening_record.save(tmp_path / "recall-festival.json", doc)
+    loaded = listening_record.load(tmp_path / "recall-festival.json")
     assert loaded["passes"][0].utts == run.utts
-    text = listening.render_e2e([loaded], ListenTuning(), "2026-11-24")
+    text = listening_report.render_e2e([loaded], ListenTuning(), "2026-11-24")
     assert "| target (issue #7) | measured | |" in text
     assert "| clean |" in text and "| wake 0.99 |" in text
     assert "5.0% of one core" in text

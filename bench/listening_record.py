@@ -1,0 +1,292 @@
+"""The end-to-end listening record: what a run keeps of each utterance, and its replay.
+
+``RecordingListener`` is the ``Listener`` as ``haven run`` builds it, plus a record (``Utt``)
+of every utterance it decides on: the detector scores and the grammar's verdict on every
+route for a grid of thresholds. ``replay`` gives ``Listener.decide``'s verdicts for any
+``ListenTuning`` on that grid from the record alone; ``check`` compares them with the
+Listener's own; ``save``/``load`` keep a run's record as JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from assistant.audio import RATE
+from assistant.library import Library
+from assistant.listen.detector import Detectors
+from assistant.listen.listener import (
+    PAUSE,
+    Listener,
+    ListenTuning,
+    _Decided,
+    check_wake_name,
+    reply_score,
+)  # fmt: skip
+from assistant.listen.manifest import read_manifest
+from assistant.stt.base import Recognition, Recognizer
+from assistant.vad import Utterance
+
+from .listening import verdict
+
+GRID_WAKE = (0.3, 0.5, 0.7, 0.8, 0.9, 0.99)
+"""Wake thresholds recorded (the cut after the name depends on the threshold)."""
+MIN_PAUSE, MIN_REPLY = 0.05, 0.005
+"""Below these scores the pause and reply routes are not decoded (the sweep's floor)."""
+ALONE = "<alone>"
+
+
+@dataclass
+class Utt:
+    """One utterance the endpointer cut, and what each route made of it."""
+
+    start: float
+    end: float
+    armed: float
+    wake: float
+    reply: float
+    pause: str | None = None
+    """The grammar with only the pause live (None: not decoded, score below MIN_PAUSE)."""
+    cuts: dict[str, str] = field(default_factory=dict)
+    """Wake threshold -> the command found after the name, "" or ALONE."""
+    window: str | None = None
+    replies: str | None = None
+    """The grammar with the step's replies live (known and unknown to the detector)."""
+    unknown: str | None = None
+    """The grammar with only the replies the detector does not know."""
+    heard: str = ""
+    via: str = ""
+    latency: float = -1.0
+    """End of speech to decision (s), as ``Heard`` reports it (for a decision made)."""
+    early: bool = False
+    """Decided after a short quiet, before the endpointer closed the utterance (only the
+    pause is tried then)."""
+    armed_live: bool = True
+    """False when the pause route was skipped (already tried early on the same audio)."""
+
+
+@dataclass
+class Item:
+    """Something spoken into a stream on purpose."""
+
+    text: str
+    voice: str
+    expect: str
+    start: float
+    end: float
+
+
+@dataclass
+class Pass:
+    """One stream fed through one Listener."""
+
+    name: str
+    condition: str
+    allowed: list[str]
+    expected: list[str]
+    tuning: dict[str, Any]
+    seconds: float
+    items: list[Item]
+    utts: list[Utt]
+    mismatches: int = 0
+    derived: bool = False
+    """Replayed from another pass's record with another live set (not fed again)."""
+
+
+class CachedRecognizer:
+    """The recognizer with a memory: the same audio and live set decode once."""
+
+    def __init__(self, inner: Recognizer) -> None:
+        self.inner = inner
+        self._memo: dict[tuple[bytes, frozenset[str]], Recognition] = {}
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def decode(self, samples: np.ndarray, allowed: Collection[str]) -> Recognition:
+        key = (hashlib.blake2b(samples.tobytes(), digest_size=16).digest(), frozenset(allowed))
+        if key not in self._memo:
+            self._memo[key] = self.inner.decode(samples, allowed)
+        return self._memo[key]
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self) -> CachedRecognizer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.close()
+
+
+class _Clock:
+    """``time.monotonic`` minus the time spent recording (so latency is the Listener's)."""
+
+    def __init__(self) -> None:
+        self.excluded = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() - self.excluded
+
+
+class RecordingListener(Listener):
+    """The Listener, unchanged, plus a record of every utterance for the threshold sweep.
+
+    The real decision is made first (its decodes are real, its timing is its own); then
+    the other routes and thresholds are decoded through the cache for the record.
+    """
+
+    def __init__(self, recognizer: CachedRecognizer, library: Library, tuning: ListenTuning,
+                 models: Path, wake_name: str = "Haven") -> None:  # fmt: skip
+        check_wake_name(str(read_manifest(models).get("wake_name", "")), wake_name)
+        self.clock = _Clock()
+        super().__init__(recognizer, library.intents, library.safety, Detectors.from_dir(models),
+                         wake_name, tuning, monotonic=self.clock.now)  # fmt: skip
+        self.utts: list[Utt] = []
+        self._labels = frozenset(label for h in self._detectors.heads if h.kind == "reply"
+                                 for label in h.labels[1:])  # fmt: skip
+        self._alone_until = -1.0
+
+    def reset(self) -> None:
+        super().reset()
+        self._alone_until = -1.0
+
+    def warm_up(self, allowed: frozenset[str], expected: frozenset[str]) -> None:
+        """Build the grammars of every live set the routes may use (a one-off cost)."""
+        commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
+        known = expected & self._labels & commands
+        unknown = (expected & commands) - known
+        tone = np.random.default_rng(0).normal(0, 30, RATE // 2).astype(np.int16)
+        for live in ({PAUSE}, commands, known | unknown, unknown, expected):
+            if live:
+                self._recognizer.decode(tone, frozenset(live))
+
+    def decide(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
+               **how: Any) -> _Decided:  # fmt: skip
+        """``Listener.decide``, recorded (an early decision, before the endpointer closes
+        the utterance, too; a crisis-only pass after one is not a decision point)."""
+        decided = super().decide(utterance, allowed, expected, **how)
+        if how.get("routes", True):
+            began = time.monotonic()
+            utt = self._record(utterance, allowed, expected, decided)
+            utt.early = bool(how.get("early", False))
+            utt.armed_live = bool(how.get("armed", True))
+            self.utts.append(utt)
+            self.clock.excluded += time.monotonic() - began
+        return decided
+
+    def _record(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
+                decided: _Decided) -> Utt:  # fmt: skip
+        start, end = utterance.speech_start, utterance.speech_end
+        scored = self._detectors.scores(end, start)
+        kind = {h.kind: scored[h.name][1] for h in self._detectors.heads}
+        commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
+        known = expected & self._labels & commands
+        unknown = (expected & commands) - known
+        utt = Utt(start, end, kind.get("armed", 0.0), kind.get("wake", 0.0),
+                  reply_score(self._detectors, end, known) if known else 0.0,
+                  heard=verdict(decided.match), via=decided.via)  # fmt: skip
+        samples = utterance.samples
+        if PAUSE in allowed and utt.armed >= MIN_PAUSE:
+            utt.pause = verdict(self._grammar(samples, frozenset({PAUSE}), []))
+        if commands:
+            window_open = start <= self._alone_until
+            used = self.tuning
+            for w in GRID_WAKE:
+                if utt.wake < w:
+                    continue
+                self.tuning = replace(used, wake=w)
+                try:
+                    found, alone = self._after_wake(utterance, commands, [])
+                finally:
+                    self.tuning = used
+                utt.cuts[str(w)] = ALONE if alone else verdict(found)
+                if alone:
+                    self._alone_until = max(self._alone_until, end + used.window_s)
+            if window_open:
+                utt.window = verdict(self._grammar(samples, commands, []))
+        if known and (utt.reply >= MIN_REPLY or self.tuning.crisis_in_practice):
+            utt.replies = verdict(self._grammar(samples, frozenset(known | unknown), []))
+        if unknown:
+            utt.unknown = verdict(self._grammar(samples, frozenset(unknown), []))
+        return utt
+
+
+def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
+           expected: Collection[str], labels: Collection[str]) -> list[tuple[str, str]]:
+    """(verdict, via) per utterance, as ``Listener.decide`` would give with ``tuning``.
+
+    ``tuning.wake`` must be one of GRID_WAKE; pause and reply at least MIN_PAUSE/MIN_REPLY.
+    """
+    allowed_set = frozenset(allowed)
+    commands = allowed_set if allowed_set != frozenset({PAUSE}) else frozenset()
+    known = frozenset(expected) & frozenset(labels) & commands
+    unknown = (frozenset(expected) & commands) - known
+    out: list[tuple[str, str]] = []
+    window_until = -1.0
+    for u in utts:
+        in_window = u.start <= window_until
+        if u.armed_live and PAUSE in allowed_set and u.armed >= tuning.pause and u.pause:
+            out.append((u.pause, "armed"))
+            continue
+        if u.early:  # before the endpointer closes: a whole command after the name, or wait
+            sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)
+            found = u.cuts[str(tuning.wake)] if sure else None
+            if found and found != ALONE:
+                window_until = -1.0
+                out.append((found, "wake"))
+            else:
+                out.append(("", ""))
+            continue
+        if commands and u.wake >= tuning.wake:
+            found = u.cuts[str(tuning.wake)]
+            if found and found != ALONE:
+                window_until = -1.0
+                out.append((found, "wake"))
+                continue
+            if found == ALONE:
+                window_until = u.end + tuning.window_s
+        elif commands and in_window:
+            window_until = -1.0
+            if u.window:
+                out.append((u.window, "window"))
+                continue
+        with_known = bool(known) and u.reply >= tuning.reply
+        reply = u.replies if with_known else u.unknown if unknown else None
+        out.append((reply, "reply") if reply else ("", ""))
+    return out
+
+
+def check(p: Pass, labels: Collection[str]) -> int:
+    """Utterances where the replay disagrees with the real Listener (should be none)."""
+    if p.derived:
+        return 0
+    tuning = ListenTuning(**p.tuning)
+    got = replay(p.utts, tuning, p.allowed, p.expected, labels)
+    return sum(1 for u, (v, via) in zip(p.utts, got, strict=True) if (u.heard, u.via) != (v, via)
+               and (u.heard or v))  # fmt: skip
+
+
+def save(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A saved run: its Passes rebuilt."""
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    doc["passes"] = [Pass(**{**p, "items": [Item(**i) for i in p["items"]],
+                             "utts": [Utt(**u) for u in p["utts"]]}) for p in doc["passes"]]
+    return doc
