@@ -28,6 +28,8 @@ from assistant.listen.listener import (
     Listener,
     ListenTuning,
     _Decided,
+    armed_phrasing,
+    both_passes,
     check_wake_name,
     reply_score,
 )  # fmt: skip
@@ -54,14 +56,20 @@ class Utt:
     wake: float
     reply: float
     pause: str | None = None
-    """The grammar with only the pause live (None: not decoded, score below MIN_PAUSE)."""
+    """The grammar with only the pause live (None: not decoded, the detector's score
+    below MIN_PAUSE and the speech too long for the detector-free route)."""
+    pause_both: bool = False
+    """Both of the grammar's passes heard that pause (the detector-free route)."""
+    pause_text: str = ""
+    """The words the grammar heard there (the detector-free route takes only the
+    always-armed phrasings)."""
     cuts: dict[str, str] = field(default_factory=dict)
     """Wake threshold -> the command found after the name, "" or ALONE."""
     window: str | None = None
     replies: str | None = None
-    """The grammar with the step's replies live (known and unknown to the detector)."""
-    unknown: str | None = None
-    """The grammar with only the replies the detector does not know."""
+    """The grammar with all the step's replies live (the gated ones too)."""
+    ungated: str | None = None
+    """The grammar with only the replies that need no detector (``ListenTuning.gated``)."""
     heard: str = ""
     via: str = ""
     latency: float = -1.0
@@ -69,8 +77,6 @@ class Utt:
     early: bool = False
     """Decided after a short quiet, before the endpointer closed the utterance (only the
     pause is tried then)."""
-    armed_live: bool = True
-    """False when the pause route was skipped (already tried early on the same audio)."""
 
 
 @dataclass
@@ -164,10 +170,9 @@ class RecordingListener(Listener):
     def warm_up(self, allowed: frozenset[str], expected: frozenset[str]) -> None:
         """Build the grammars of every live set the routes may use (a one-off cost)."""
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
-        known = expected & self._labels & commands
-        unknown = (expected & commands) - known
+        gated, ungated = self._replies(expected, commands)
         tone = np.random.default_rng(0).normal(0, 30, RATE // 2).astype(np.int16)
-        for live in ({PAUSE}, commands, known | unknown, unknown, expected):
+        for live in ({PAUSE}, commands, gated | ungated, ungated, expected):
             if live:
                 self._recognizer.decode(tone, frozenset(live))
 
@@ -180,7 +185,6 @@ class RecordingListener(Listener):
             began = time.monotonic()
             utt = self._record(utterance, allowed, expected, decided)
             utt.early = bool(how.get("early", False))
-            utt.armed_live = bool(how.get("armed", True))
             self.utts.append(utt)
             self.clock.excluded += time.monotonic() - began
         return decided
@@ -191,14 +195,16 @@ class RecordingListener(Listener):
         scored = self._detectors.scores(end, start)
         kind = {h.kind: scored[h.name][1] for h in self._detectors.heads}
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
-        known = expected & self._labels & commands
-        unknown = (expected & commands) - known
+        gated, ungated = self._replies(expected, commands)
         utt = Utt(start, end, kind.get("armed", 0.0), kind.get("wake", 0.0),
-                  reply_score(self._detectors, end, known) if known else 0.0,
+                  reply_score(self._detectors, end, gated) if gated else 0.0,
                   heard=verdict(decided.match), via=decided.via)  # fmt: skip
         samples = utterance.samples
-        if PAUSE in allowed and utt.armed >= MIN_PAUSE:
-            utt.pause = verdict(self._grammar(samples, frozenset({PAUSE}), []))
+        if PAUSE in allowed and (utt.armed >= MIN_PAUSE or end - start <= self.tuning.alone_s):
+            checked: list[Recognition] = []
+            utt.pause = verdict(self._grammar(samples, frozenset({PAUSE}), checked))
+            utt.pause_both = both_passes(checked[-1])
+            utt.pause_text = checked[-1].text
         if commands:
             window_open = start <= self._alone_until
             used = self.tuning
@@ -215,30 +221,42 @@ class RecordingListener(Listener):
                     self._alone_until = max(self._alone_until, end + used.window_s)
             if window_open:
                 utt.window = verdict(self._grammar(samples, commands, []))
-        if known and (utt.reply >= MIN_REPLY or self.tuning.crisis_in_practice):
-            utt.replies = verdict(self._grammar(samples, frozenset(known | unknown), []))
-        if unknown:
-            utt.unknown = verdict(self._grammar(samples, frozenset(unknown), []))
+        if gated and (utt.reply >= MIN_REPLY or self.tuning.crisis_in_practice):
+            utt.replies = verdict(self._grammar(samples, gated | ungated, []))
+        if ungated:
+            utt.ungated = verdict(self._grammar(samples, ungated, []))
         return utt
+
+    def _replies(self, expected: frozenset[str],
+                 commands: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:  # fmt: skip
+        """(gated, ungated) step replies, as ``Listener.decide`` splits them."""
+        gated = expected & self._labels & commands & frozenset(self.tuning.gated)
+        return gated, (expected & commands) - gated
 
 
 def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
            expected: Collection[str], labels: Collection[str]) -> list[tuple[str, str]]:
     """(verdict, via) per utterance, as ``Listener.decide`` would give with ``tuning``.
 
-    ``tuning.wake`` must be one of GRID_WAKE; pause and reply at least MIN_PAUSE/MIN_REPLY.
+    ``tuning.wake`` must be one of GRID_WAKE; pause and reply at least MIN_PAUSE/MIN_REPLY;
+    ``gated`` and ``alone_s`` as the run used (the record's decodes depend on them).
     """
     allowed_set = frozenset(allowed)
     commands = allowed_set if allowed_set != frozenset({PAUSE}) else frozenset()
-    known = frozenset(expected) & frozenset(labels) & commands
-    unknown = (frozenset(expected) & commands) - known
+    gated = frozenset(expected) & frozenset(labels) & commands & frozenset(tuning.gated)
+    ungated = (frozenset(expected) & commands) - gated
     out: list[tuple[str, str]] = []
     window_until = -1.0
     for u in utts:
         in_window = u.start <= window_until
-        if u.armed_live and PAUSE in allowed_set and u.armed >= tuning.pause and u.pause:
+        armed = PAUSE in allowed_set and u.pause is not None
+        if armed and u.armed >= tuning.pause and u.pause:
             out.append((u.pause, "armed"))
             continue
+        # the detector-free pause, tried after the other routes
+        alone = (armed and u.armed < tuning.pause and tuning.alone and u.pause_both
+                 and u.end - u.start <= tuning.alone_s
+                 and armed_phrasing(u.pause_text, tuning.alone_phrases))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)
             found = u.cuts[str(tuning.wake)] if sure else None
@@ -246,7 +264,7 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
                 window_until = -1.0
                 out.append((found, "wake"))
             else:
-                out.append(("", ""))
+                out.append((u.pause, "armed") if alone and u.pause else ("", ""))
             continue
         if commands and u.wake >= tuning.wake:
             found = u.cuts[str(tuning.wake)]
@@ -261,9 +279,12 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             if u.window:
                 out.append((u.window, "window"))
                 continue
-        with_known = bool(known) and u.reply >= tuning.reply
-        reply = u.replies if with_known else u.unknown if unknown else None
-        out.append((reply, "reply") if reply else ("", ""))
+        with_gated = bool(gated) and u.reply >= tuning.reply
+        reply = u.replies if with_gated else u.ungated if ungated else None
+        if reply:
+            out.append((reply, "reply"))
+        else:
+            out.append((u.pause, "armed") if alone and u.pause else ("", ""))
     return out
 
 

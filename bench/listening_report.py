@@ -72,8 +72,12 @@ def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, in
         u = near[0] if near else None
         score, threshold = ((u.armed, tuning.pause) if p.name.startswith("pause") else
                             (u.wake, tuning.wake)) if u else (0.0, 0.0)  # fmt: skip
+        alone = (p.name.startswith("pause") and tuning.alone and u is not None
+                 and u.end - u.start <= tuning.alone_s)  # fmt: skip
         why = ("no end of speech found" if u is None or u.start < item.start - 2.0
                else "merged into a long utterance" if u.end - u.start > 6.0
+               else "detector below threshold, the grammar's passes disagree"
+               if score < threshold and alone
                else "detector below threshold" if score < threshold
                else "name alone (command cut off)" if u.cuts.get(str(tuning.wake)) == ALONE
                else "grammar rejected or wrong")  # fmt: skip
@@ -165,7 +169,9 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         "jobs.",
         "",
         f"`ListenTuning`: wake {tuning.wake}, pause {tuning.pause}, reply {tuning.reply} "
-        "(chosen on the espeak-ng/flite dev run below).",
+        f"(chosen on an espeak-ng/flite dev run); the pause without its detector when both "
+        f"grammar passes hear it (`alone`, utterances up to {tuning.alone_s} s): "
+        f"{'on' if tuning.alone else 'off'}.",
         "",
         "| target (issue #7) | measured | |",
         "|---|---|---|",
@@ -236,7 +242,8 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
     recorded = {float(w) for p in passes for u in p.utts for w in u.cuts}
     grid = {"wake": [w for w in GRID_WAKE if w in recorded],
             "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
-            "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5)}  # fmt: skip
+            "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5),
+            "alone": (False, True)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:
         dpasses = [p for d in dev for p in d["passes"]]

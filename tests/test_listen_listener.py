@@ -7,9 +7,11 @@ pocketsphinx recognizer. Each route must fire on what it is for and stay quiet o
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from assistant.config import Settings
 from assistant.detect import listen_stream, top_level_intents
 from assistant.errors import ModelError
 from assistant.library import Library, default_models_dir
-from assistant.listen.listener import Listener, build_listener
+from assistant.listen.listener import Listener, ListenTuning, armed_phrasing, build_listener
 from assistant.live import create_recognizer
 from assistant.stt.base import Recognizer
 from assistant.vad import frame_levels
@@ -301,3 +303,89 @@ def test_speech_that_resumes_discards_the_early_decision(
     alone = np.concatenate([room(2.0, rng), first, room(1.5, rng)])
     heard = [h for h in run(listener, alone, top_level_intents(library)) if h.match]
     assert [(h.match.intent, h.via) for h in heard if h.match] == [("pause", "armed")]
+
+
+# ---- the pause without its detector -------------------------------------------------------
+
+
+def have_festival() -> bool:
+    return shutil.which("text2wave") is not None
+
+
+def festival(text: str) -> np.ndarray:
+    """``text`` in festival's kal voice (a voice the detectors never trained on), trimmed."""
+    from assistant.listen.synth import Voice, render
+
+    return trimmed(render(text, Voice("festival", "kal_diphone")))
+
+
+def deaf_detector(library: Library, recognizer: Recognizer, **tuning: object) -> Listener:
+    """A listener whose pause detector can never pass (so only the grammar can hear it)."""
+    base = ListenTuning(pause=1.01)
+    return build_listener(recognizer, library.intents, library.safety, default_models_dir(),
+                          "Haven", replace(base, **tuning))  # type: ignore[arg-type]  # fmt: skip
+
+
+@pytest.mark.skipif(not have_festival(), reason="festival is not installed")
+@pytest.mark.parametrize("text", ["we need a pause", "I need a break", "can we pause"])
+def test_a_pause_the_detector_misses_is_taken_when_both_grammar_passes_hear_it(
+    library: Library, recognizer: Recognizer, text: str
+) -> None:
+    rng = np.random.default_rng(5)
+    audio = np.concatenate([room(2.0, rng), festival(text), room(1.5, rng)])
+    heard = run(deaf_detector(library, recognizer), audio, frozenset({"pause"}))
+    assert fired(heard) == [("pause", "armed")]
+    # without the detector-free route, the same audio goes unheard: the route is what took it
+    assert fired(run(deaf_detector(library, recognizer, alone=False), audio,
+                     frozenset({"pause"}))) == []  # fmt: skip
+
+
+def test_without_the_detector_ordinary_talk_still_fires_no_pause(
+    library: Library, recognizer: Recognizer, clips: Path
+) -> None:
+    talk = [
+        ("press pause on the show, I need a drink", "flite-rms"), 0.8,
+        ("we need a break from all this rain", "espeak-us-m3"), 0.8,
+        ("the time out in the game was too long", "flite-slt"), 0.8,
+        ("I need a break", "flite-awb"),  # said alone, it is a pause: the control
+    ]  # fmt: skip
+    heard = run(deaf_detector(library, recognizer), stream(talk, clips), top_level_intents(library))
+    assert fired(heard) == [("pause", "armed")]
+    assert heard[0].at > 6.0  # the last sentence, not the talk before it
+
+
+def test_long_speech_is_never_decoded_for_the_detector_free_pause(
+    library: Library, recognizer: Recognizer, clips: Path
+) -> None:
+    counting = CountingRecognizer(recognizer)
+    listener = deaf_detector(library, counting)  # type: ignore[arg-type]
+    text = "we talked about the long weekend and whether a pause in the plans would help us"
+    audio = stream([(text, "flite-slt")], clips)
+    speech = len(audio) / RATE - 3.5
+    assert speech > listener.tuning.alone_s
+    assert fired(run(listener, audio, frozenset({"pause"}))) == []
+    assert counting.decodes == []
+
+
+@pytest.mark.parametrize(
+    ("text", "armed"),
+    [("we need a pause", True), ("sorry we need a pause", True), ("wait time out please", True),
+     ("hold on i need a break", True), ("can i have a minute", False),
+     ("we need to cool down", False), ("we need a pause for ten minutes", False),
+     ("time out", False), ("i'm flooded", False), ("i am overwhelmed", False),
+     ("sorry wait we need a pause", False)],
+)  # fmt: skip
+def test_the_detector_free_pause_takes_only_the_always_armed_phrasings(
+    text: str, armed: bool
+) -> None:
+    assert armed_phrasing(text, ListenTuning().alone_phrases) is armed
+
+
+def test_other_ways_of_asking_for_a_pause_still_need_the_detector(
+    library: Library, recognizer: Recognizer, clips: Path
+) -> None:
+    # "can I have a minute" is a pause to the intent (and heard so after "Haven"), but on
+    # its own it is ordinary talk often enough: without the detector it is not taken
+    audio = stream([("can I have a minute", "flite-slt")], clips)
+    assert recognizer.decode(trimmed(audio), frozenset({"pause"})).accepted
+    assert fired(run(deaf_detector(library, recognizer), audio, frozenset({"pause"}))) == []
