@@ -99,11 +99,12 @@ class ListenTuning:
     """Quiet after speech at which the early routes' grammar decodes are run ahead of
     time (the decision still waits for ``early_ms``; speech that resumes discards them)."""
     alone: bool = True
-    """Also take the pause without its detector when the grammar's two passes both hear a
-    pause phrasing: the open pass, which knows 5000 ordinary words too, heard a pause
-    and nothing else, and the grammar agrees. The detector, trained on a few synthetic
+    """Also take the pause without its detector when the grammar's two passes both hear
+    one of ``alone_phrases``: the open pass, which knows 5000 ordinary words too, heard
+    it and nothing else, and the grammar agrees. The detector, trained on a few synthetic
     voices, scores most pauses from voices it never heard near 0, while the grammar
-    hears them (bench: 98% of held-out festival pauses, clean)."""
+    hears them (isolated clean clips of the held-out festival voices: both passes named
+    the pause in 168 of 171)."""
     alone_s: float = 3.5
     """Longest speech (s) tried that way: a pause phrasing is short, so longer talk is
     never decoded for it."""
