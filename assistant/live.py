@@ -59,14 +59,19 @@ def create_recognizer(library: Library, settings: Settings) -> Recognizer:
     return recognizer_for(library, settings)
 
 
-def create_hearing(library: Library, settings: Settings, recognizer: Recognizer) -> Hearing:
+def create_hearing(
+    library: Library, settings: Settings, recognizer: Recognizer, echo_cancelled: bool = False
+) -> Hearing:
     """The listening the live loop, the demo, the soak and the benchmarks all use: the wake
-    phrase, the always-armed pause and the step's replies, each confirmed by the grammar."""
+    phrase, the always-armed pause and the step's replies, each confirmed by the grammar.
+    ``echo_cancelled``: Haven's own voice is taken out of the microphone, so the pause may
+    be taken without its detector while Haven speaks too."""
     from .detect import top_level_intents
-    from .listen.listener import build_listener
+    from .listen.listener import ListenTuning, build_listener
 
     listener = build_listener(recognizer, library.intents, library.safety,
-                              default_models_dir(), settings.wake_name)  # fmt: skip
+                              default_models_dir(), settings.wake_name,
+                              ListenTuning(alone_over_haven=echo_cancelled))  # fmt: skip
     listener.warm(top_level_intents(library))
     return listener
 
@@ -141,7 +146,7 @@ def run_live(
         session = stack.enter_context(
             _session(library, settings, SystemClock(), data_dir, "run", err)
         )
-        hearing = create_hearing(library, settings, recognizer)
+        hearing = create_hearing(library, settings, recognizer, bool(args.echo_cancel))
         loop = stack.enter_context(
             LiveLoop(session, speaker, hearing, open_mic, lambda item: _print(out, item))
         )

@@ -255,6 +255,7 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             continue
         # the detector-free pause, tried after the other routes
         alone = (armed and u.armed < tuning.pause and tuning.alone and u.pause_both
+                 and (bool(commands) or tuning.alone_over_haven)
                  and u.end - u.start <= tuning.alone_s
                  and armed_phrasing(u.pause_text, tuning.alone_phrases))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait

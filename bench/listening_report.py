@@ -171,7 +171,8 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"`ListenTuning`: wake {tuning.wake}, pause {tuning.pause}, reply {tuning.reply} "
         f"(chosen on an espeak-ng/flite dev run); the pause without its detector when both "
         f"grammar passes hear it (`alone`, utterances up to {tuning.alone_s} s): "
-        f"{'on' if tuning.alone else 'off'}.",
+        f"{'on' if tuning.alone else 'off'}, and while Haven speaks (`alone_over_haven`, "
+        f"with `--echo-cancel` only): {'on' if tuning.alone_over_haven else 'off'}.",
         "",
         "| target (issue #7) | measured | |",
         "|---|---|---|",
@@ -243,7 +244,7 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
     grid = {"wake": [w for w in GRID_WAKE if w in recorded],
             "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
             "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5),
-            "alone": (False, True)}  # fmt: skip
+            "alone": (False, True), "alone_over_haven": (False, True)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:
         dpasses = [p for d in dev for p in d["passes"]]

@@ -333,11 +333,16 @@ def test_a_pause_the_detector_misses_is_taken_when_both_grammar_passes_hear_it(
 ) -> None:
     rng = np.random.default_rng(5)
     audio = np.concatenate([room(2.0, rng), festival(text), room(1.5, rng)])
-    heard = run(deaf_detector(library, recognizer), audio, frozenset({"pause"}))
+    idle = top_level_intents(library)
+    heard = run(deaf_detector(library, recognizer), audio, idle)
     assert fired(heard) == [("pause", "armed")]
     # without the detector-free route, the same audio goes unheard: the route is what took it
-    assert fired(run(deaf_detector(library, recognizer, alone=False), audio,
-                     frozenset({"pause"}))) == []  # fmt: skip
+    assert fired(run(deaf_detector(library, recognizer, alone=False), audio, idle)) == []
+    # while Haven speaks (only the pause live) it is taken only with Haven's voice cancelled
+    speaking = frozenset({"pause"})
+    assert fired(run(deaf_detector(library, recognizer), audio, speaking)) == []
+    assert fired(run(deaf_detector(library, recognizer, alone_over_haven=True), audio,
+                     speaking)) == [("pause", "armed")]  # fmt: skip
 
 
 def test_without_the_detector_ordinary_talk_still_fires_no_pause(
@@ -358,7 +363,7 @@ def test_long_speech_is_never_decoded_for_the_detector_free_pause(
     library: Library, recognizer: Recognizer, clips: Path
 ) -> None:
     counting = CountingRecognizer(recognizer)
-    listener = deaf_detector(library, counting)  # type: ignore[arg-type]
+    listener = deaf_detector(library, counting, alone_over_haven=True)  # type: ignore[arg-type]
     text = "we talked about the long weekend and whether a pause in the plans would help us"
     audio = stream([(text, "flite-slt")], clips)
     speech = len(audio) / RATE - 3.5
@@ -388,4 +393,5 @@ def test_other_ways_of_asking_for_a_pause_still_need_the_detector(
     # its own it is ordinary talk often enough: without the detector it is not taken
     audio = stream([("can I have a minute", "flite-slt")], clips)
     assert recognizer.decode(trimmed(audio), frozenset({"pause"})).accepted
-    assert fired(run(deaf_detector(library, recognizer), audio, frozenset({"pause"}))) == []
+    heard = run(deaf_detector(library, recognizer), audio, top_level_intents(library))
+    assert fired(heard) == []

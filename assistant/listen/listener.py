@@ -105,6 +105,11 @@ class ListenTuning:
     voices, scores most pauses from voices it never heard near 0, while the grammar
     hears them (isolated clean clips of the held-out festival voices: both passes named
     the pause in 168 of 171)."""
+    alone_over_haven: bool = False
+    """Take it that way while only the pause is live (Haven is speaking) too. Off unless
+    Haven's own voice is cancelled (``haven run --echo-cancel``): Haven's voice leaking
+    back, cut up by audio glitches, was once heard as "I need a pause" by both passes
+    (the detector route, trained on such voices, did not fire on it)."""
     alone_s: float = 3.5
     """Longest speech (s) tried that way: a pause phrasing is short, so longer talk is
     never decoded for it."""
@@ -303,7 +308,7 @@ class Listener:
                 self._window_until = -1.0
                 return _Decided(found, checked[-1], "wake")
             alone = PAUSE in allowed and not detected and not ahead
-            found = self._alone(utterance, checked, memo) if alone else None
+            found = self._alone(utterance, allowed, checked, memo) if alone else None
             if found is not None:  # not run ahead: it would decode at every gap between words
                 return _Decided(found, checked[-1], "armed")
             return _Decided(None, None, "")
@@ -330,7 +335,7 @@ class Listener:
             if found is not None:
                 return _Decided(found, checked[-1], "reply")
         alone = PAUSE in allowed and not detected  # (a detected pause was decoded already)
-        found = self._alone(utterance, checked) if alone else None
+        found = self._alone(utterance, allowed, checked) if alone else None
         if found is not None:
             return _Decided(found, checked[-1], "armed")
         return self._crisis(utterance, expected, checked)
@@ -345,14 +350,17 @@ class Listener:
         return _Decided(None, checked[-1] if checked else None, "", crisis)
 
     def _alone(
-        self, utterance: Utterance, checked: list[Recognition],
+        self, utterance: Utterance, allowed: frozenset[str], checked: list[Recognition],
         memo: tuple[float, float] | None = None,
     ) -> IntentMatch | None:  # fmt: skip
         """The always-armed pause without its detector: a short utterance in which both of
         the grammar's passes hear a pause phrasing (``ListenTuning.alone``). Tried after
-        the other routes, so it never delays them."""
+        the other routes, so it never delays them. ``allowed`` only the pause: Haven is
+        speaking (``ListenTuning.alone_over_haven``)."""
         length = utterance.speech_end - utterance.speech_start
         if not self.tuning.alone or length > self.tuning.alone_s:
+            return None
+        if allowed == frozenset({PAUSE}) and not self.tuning.alone_over_haven:
             return None
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or not both_passes(checked[-1]):
