@@ -26,6 +26,7 @@ the report ``bench.listening_report``; this module is the command line.
 from __future__ import annotations
 
 import argparse
+import datetime
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -53,7 +54,7 @@ DEV_VOICES = (
 """Tuning voices: the training engines, fixed settings."""
 
 
-def report(folder: Path, write: bool, day: str = "2026-11-24",
+def report(folder: Path, write: bool, day: str = "",
            tuning: ListenTuning | None = None, note: str = "") -> str:  # fmt: skip
     """Render the saved runs in ``folder`` at ``tuning`` (the shipped one by default), the
     festival sweep and the dev sweep; ``note`` (markdown) goes after the targets."""
@@ -61,6 +62,7 @@ def report(folder: Path, write: bool, day: str = "2026-11-24",
     dev = [load(f) for f in sorted(folder.glob("*-dev.json"))]
     if not docs:
         raise SystemExit(f"no runs in {folder}; run the recall, talk and cpu parts first")
+    day = day or datetime.date.today().isoformat()
     text = render_e2e(docs, tuning or ListenTuning(), day, dev, note)
     print(text)
     if write:
