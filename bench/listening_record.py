@@ -183,14 +183,21 @@ class RecordingListener(Listener):
         decided = super().decide(utterance, allowed, expected, **how)
         if how.get("routes", True):
             began = time.monotonic()
-            utt = self._record(utterance, allowed, expected, decided)
-            utt.early = bool(how.get("early", False))
+            early = bool(how.get("early", False))
+            kept = dict(self._memo)  # the record's own decodes must not reach the Listener's
+            try:
+                utt = self._record(utterance, allowed, expected, decided, early)
+            finally:
+                self._memo = kept
+            utt.early = early
             self.utts.append(utt)
             self.clock.excluded += time.monotonic() - began
         return decided
 
     def _record(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
-                decided: _Decided) -> Utt:  # fmt: skip
+                decided: _Decided, early: bool = False) -> Utt:  # fmt: skip
+        """``early``: reuse the decodes the Listener ran ahead (as its early decision did),
+        rather than decode the longer audio there is now."""
         start, end = utterance.speech_start, utterance.speech_end
         scored = self._detectors.scores(end, start)
         kind = {h.kind: scored[h.name][1] for h in self._detectors.heads}
@@ -200,9 +207,10 @@ class RecordingListener(Listener):
                   reply_score(self._detectors, end, gated) if gated else 0.0,
                   heard=verdict(decided.match), via=decided.via)  # fmt: skip
         samples = utterance.samples
+        memo = (start, end) if early else None
         if PAUSE in allowed and (utt.armed >= MIN_PAUSE or end - start <= self.tuning.alone_s):
             checked: list[Recognition] = []
-            utt.pause = verdict(self._grammar(samples, frozenset({PAUSE}), checked))
+            utt.pause = verdict(self._grammar(samples, frozenset({PAUSE}), checked, memo))
             utt.pause_both = both_passes(checked[-1])
             utt.pause_text = checked[-1].text
         if commands:
@@ -213,7 +221,7 @@ class RecordingListener(Listener):
                     continue
                 self.tuning = replace(used, wake=w)
                 try:
-                    found, alone = self._after_wake(utterance, commands, [])
+                    found, alone = self._after_wake(utterance, commands, [], memo)
                 finally:
                     self.tuning = used
                 utt.cuts[str(w)] = ALONE if alone else verdict(found)
