@@ -32,6 +32,7 @@ from assistant.listen.listener import (
     both_passes,
     check_wake_name,
     reply_score,
+    split_replies,
 )  # fmt: skip
 from assistant.listen.manifest import read_manifest
 from assistant.stt.base import Recognition, Recognizer
@@ -170,7 +171,7 @@ class RecordingListener(Listener):
     def warm_up(self, allowed: frozenset[str], expected: frozenset[str]) -> None:
         """Build the grammars of every live set the routes may use (a one-off cost)."""
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
-        gated, ungated = self._replies(expected, commands)
+        gated, ungated = split_replies(expected, commands, self._labels, self.tuning.gated)
         tone = np.random.default_rng(0).normal(0, 30, RATE // 2).astype(np.int16)
         for live in ({PAUSE}, commands, gated | ungated, ungated, expected):
             if live:
@@ -202,7 +203,7 @@ class RecordingListener(Listener):
         scored = self._detectors.scores(end, start)
         kind = {h.kind: scored[h.name][1] for h in self._detectors.heads}
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
-        gated, ungated = self._replies(expected, commands)
+        gated, ungated = split_replies(expected, commands, self._labels, self.tuning.gated)
         utt = Utt(start, end, kind.get("armed", 0.0), kind.get("wake", 0.0),
                   reply_score(self._detectors, end, gated) if gated else 0.0,
                   heard=verdict(decided.match), via=decided.via)  # fmt: skip
@@ -235,12 +236,6 @@ class RecordingListener(Listener):
             utt.ungated = verdict(self._grammar(samples, ungated, []))
         return utt
 
-    def _replies(self, expected: frozenset[str],
-                 commands: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:  # fmt: skip
-        """(gated, ungated) step replies, as ``Listener.decide`` splits them."""
-        gated = expected & self._labels & commands & frozenset(self.tuning.gated)
-        return gated, (expected & commands) - gated
-
 
 def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
            expected: Collection[str], labels: Collection[str]) -> list[tuple[str, str]]:
@@ -251,8 +246,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
     """
     allowed_set = frozenset(allowed)
     commands = allowed_set if allowed_set != frozenset({PAUSE}) else frozenset()
-    gated = frozenset(expected) & frozenset(labels) & commands & frozenset(tuning.gated)
-    ungated = (frozenset(expected) & commands) - gated
+    gated, ungated = split_replies(frozenset(expected), commands, frozenset(labels),
+                                   tuning.gated)  # fmt: skip
     out: list[tuple[str, str]] = []
     window_until = -1.0
     for u in utts:
@@ -262,9 +257,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             out.append((u.pause, "armed"))
             continue
         # the detector-free pause, tried after the other routes
-        alone = (armed and u.armed < tuning.pause and tuning.alone and u.pause_both
-                 and (bool(commands) or tuning.alone_over_haven)
-                 and u.end - u.start <= tuning.alone_s
+        alone = (armed and u.armed < tuning.pause and u.pause_both
+                 and tuning.takes_alone(u.end - u.start, not commands)
                  and armed_phrasing(u.pause_text, tuning.alone_phrases))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)

@@ -125,6 +125,11 @@ class ListenTuning:
     crisis_in_practice: bool = True
     """Decode every utterance during a practice, for the safety gate."""
 
+    def takes_alone(self, seconds: float, speaking: bool) -> bool:
+        """Whether ``seconds`` of speech may take the pause without its detector
+        (``speaking``: only the pause is live, Haven is talking)."""
+        return self.alone and seconds <= self.alone_s and (self.alone_over_haven or not speaking)
+
 
 @dataclass(frozen=True)
 class _Decided:
@@ -326,8 +331,7 @@ class Listener:
             self._window_until = -1.0  # one utterance per window
             if found is not None:
                 return _Decided(found, checked[-1], "window")
-        gated = expected & self._reply_labels & commands & frozenset(self.tuning.gated)
-        live = (expected & commands) - gated
+        gated, live = split_replies(expected, commands, self._reply_labels, self.tuning.gated)
         if gated and reply_score(self._detectors, end, gated) >= self.tuning.reply:
             live |= gated
         if live:
@@ -358,9 +362,7 @@ class Listener:
         the other routes, so it never delays them. ``allowed`` only the pause: Haven is
         speaking (``ListenTuning.alone_over_haven``)."""
         length = utterance.speech_end - utterance.speech_start
-        if not self.tuning.alone or length > self.tuning.alone_s:
-            return None
-        if allowed == frozenset({PAUSE}) and not self.tuning.alone_over_haven:
+        if not self.tuning.takes_alone(length, allowed == frozenset({PAUSE})):
             return None
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or not both_passes(checked[-1]):
@@ -424,6 +426,16 @@ def reply_score(detectors: Detectors, end: float, replies: frozenset[str]) -> fl
     if len(probs) >= 2:
         probs = np.minimum(probs[:-1], probs[1:])
     return float(probs.max())
+
+
+def split_replies(
+    expected: frozenset[str], commands: frozenset[str], labels: frozenset[str],
+    gated: tuple[str, ...],
+) -> tuple[frozenset[str], frozenset[str]]:  # fmt: skip
+    """(gated, ungated): the step's live replies that also need the reply detector (it
+    knows them, ``labels``, and ``ListenTuning.gated`` names them), and the rest."""
+    need = expected & labels & commands & frozenset(gated)
+    return need, (expected & commands) - need
 
 
 def both_passes(result: Recognition) -> bool:
