@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -205,6 +206,18 @@ def data_dir(tmp_path: Path) -> Path:
     return data
 
 
+def pause_over_the_welcome(haven: Haven, voice: MonitorRecorder, start: Path,
+                           pause: Path) -> None:  # fmt: skip
+    """Start a check-in, then, once Haven's welcome is really going out of its speaker,
+    the other partner says the pause; wait until the pause has started."""
+    time.sleep(1.0)
+    start_checkin(haven, start)
+    voice.wait_for_sound(after=time.monotonic())
+    time.sleep(0.5)
+    play_into_mic(pause)
+    haven.console.wait_for("[pause started]")
+
+
 def assert_clean_exit(ran: Ran) -> None:
     assert ran.code == 0, ran.err
     assert ran.shutdown < 3.0, f"shutdown took {ran.shutdown:.1f} s"
@@ -222,13 +235,7 @@ def test_run_on_a_virtual_device_hears_guides_and_shuts_down_cleanly(
     pause = speech(tmp_path / "pause.wav", "We need a pause.", pauser)
     data = data_dir(tmp_path)
     with haven_sink(), MonitorRecorder(HAVEN_SINK) as voice, haven_run(data) as haven:
-        time.sleep(1.0)
-        start_checkin(haven, start)
-        # the welcome is really going out of Haven's speaker: now the other partner
-        voice.wait_for_sound(after=time.monotonic())
-        time.sleep(0.5)
-        play_into_mic(pause)
-        haven.console.wait_for("[pause started]")
+        pause_over_the_welcome(haven, voice, start, pause)
         haven.console.wait_for("Haven: ")  # the pause's own words are queued
         ran = haven.terminate()
     assert_clean_exit(ran)
@@ -301,12 +308,7 @@ def test_a_pause_over_havens_own_voice_is_heard_with_echo_cancellation(
         haven_run(data, "--echo-cancel") as haven,
     ):
         assert any("Echo cancellation on" in line for line in haven.console.lines)
-        time.sleep(1.0)
-        start_checkin(haven, start)
-        voice.wait_for_sound(after=time.monotonic())
-        time.sleep(0.5)
-        play_into_mic(pause)
-        haven.console.wait_for("[pause started]")
+        pause_over_the_welcome(haven, voice, start, pause)
         ran = haven.terminate()
         modules = _pactl("list", "short", "modules")
     assert_clean_exit(ran)
@@ -319,15 +321,8 @@ def test_a_pause_over_havens_own_voice_is_heard_with_echo_cancellation(
 @contextlib.contextmanager
 def no_sound_server(tmp_path: Path) -> Iterator[None]:
     """Point clients at a sound server that is not there, for the block."""
-    env_server = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = f"unix:{tmp_path}/no-such-socket"
-    try:
+    with mock.patch.dict(os.environ, {"PULSE_SERVER": f"unix:{tmp_path}/no-such-socket"}):
         yield
-    finally:
-        if env_server is None:
-            del os.environ["PULSE_SERVER"]
-        else:
-            os.environ["PULSE_SERVER"] = env_server
 
 
 def test_echo_cancellation_without_a_sound_server_says_what_to_do(tmp_path: Path) -> None:
