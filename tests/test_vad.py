@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from assistant.audio import RATE, AudioChunk, chunks_from_array
+from assistant.audio import RATE, AudioChunk, chunks_from_array, read_wav
 from assistant.errors import AudioError
+from assistant.listen.augment import babble, set_level, to_int16
 from assistant.sources import raw_pcm_chunks
-from assistant.vad import Endpointer, VadConfig, frame_levels, speech_span, utterances
+from assistant.vad import (
+    Endpointer,
+    VadConfig,
+    frame_levels,
+    speech_span,
+    trailing_means,
+    utterances,
+)
+from tests.speech import have, synthesize
 
 
 def tone(seconds: float, amplitude: float = 8000.0, freq: float = 220.0) -> np.ndarray:
@@ -71,8 +81,51 @@ def test_steady_noise_is_not_speech_but_speech_over_it_is() -> None:
     assert len(found) == 1 and abs(found[0].speech_start - 3.0) < 0.15
 
 
+BABBLE = (
+    ("We drove up to the lake on Sunday and the water was freezing.", "espeak-us-m3"),
+    ("I think the meeting moved to Thursday afternoon, didn't it?", "flite-rms"),
+    ("She keeps a little notebook of every bird she sees.", "espeak-gb-rp"),
+    ("The recipe says two cups of flour, but I always add more.", "flite-awb"),
+)
+
+
+@pytest.mark.skipif(not all(have(v) for _, v in BABBLE), reason="espeak-ng and flite needed")
+def test_a_command_over_babble_ends_where_the_command_does(tmp_path: Path) -> None:
+    """Four voices talking over each other 10 dB under a command: its end is found. With
+    the 10 ms levels alone (the endpointer before ``background_ms``), the babble's peaks
+    keep the utterance open well past the command."""
+    rng = np.random.default_rng(1)
+    talk = [read_wav(synthesize(text, voice, tmp_path, 0.0)) for text, voice in BABBLE]
+    audio = babble(talk, 10 * RATE, rng, voices=4) * 32767 * 10 ** (-32 / 20)
+    command = set_level(read_wav(synthesize("we need a pause", "flite-slt", tmp_path, 0.0)), -22)
+    at = 4 * RATE
+    audio[at : at + len(command)] += command
+    end = (at + len(command)) / RATE
+    stream = to_int16(audio, rng)
+
+    def cut_at_the_command(config: VadConfig) -> bool:
+        return any(abs(u.speech_end - end) < 0.4 and u.speech_end - u.speech_start < 3.0
+                   for u in utterances(chunks_from_array(stream), config))  # fmt: skip
+
+    assert cut_at_the_command(VadConfig())
+    assert not cut_at_the_command(VadConfig(threshold_db=9.0, background_ms=10))
+
+
+def test_levels_are_trailing_means_across_chunks() -> None:
+    powers = np.arange(1.0, 11.0)
+    whole = trailing_means(np.zeros(0), powers, 4)
+    assert whole[:4].tolist() == [1.0, 1.5, 2.0, 2.5] and whole[-1] == 8.5
+    assert trailing_means(powers[:6], powers[6:], 4).tolist() == whole[6:].tolist()
+    chunked = Endpointer(VadConfig(end_ms=300))
+    audio = np.concatenate([noise(0.5, 30), tone(0.8) + noise(0.8, 30, 1), noise(1.0, 30, 2)])
+    pieces = [chunked.feed(c) for c in chunks_from_array(audio, chunk_ms=10)]
+    one_go = Endpointer(VadConfig(end_ms=300)).feed(AudioChunk(RATE, 2, 1, audio.tobytes()))
+    assert [u.speech_end for p in pieces for u in p] == [u.speech_end for u in one_go]
+
+
 def test_max_length_cuts() -> None:
-    found = list(utterances(chunks_from_array(tone(4.0)), VadConfig(max_ms=1500)))
+    audio = np.concatenate([noise(0.5, 30), tone(4.0)])
+    found = list(utterances(chunks_from_array(audio), VadConfig(max_ms=1500)))
     assert found[0].truncated and found[0].seconds <= 1.6
 
 
