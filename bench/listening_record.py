@@ -28,7 +28,6 @@ from assistant.listen.listener import (
     Listener,
     ListenTuning,
     _Decided,
-    armed_phrasing,
     both_passes,
     check_wake_name,
     reply_score,
@@ -259,7 +258,7 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
         # the detector-free pause, tried after the other routes
         alone = (armed and u.armed < tuning.pause and u.pause_both
                  and tuning.takes_alone(u.end - u.start, not commands)
-                 and armed_phrasing(u.pause_text, tuning.alone_phrases))  # fmt: skip
+                 and tuning.alone_heard(u.pause_text))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)
             found = u.cuts[str(tuning.wake)] if sure else None

@@ -327,7 +327,9 @@ def deaf_detector(library: Library, recognizer: Recognizer, **tuning: object) ->
 
 
 @pytest.mark.skipif(not have_festival(), reason="festival is not installed")
-@pytest.mark.parametrize("text", ["we need a pause", "I need a break", "can we pause"])
+@pytest.mark.parametrize(
+    "text", ["we need a pause", "I need a break", "can we pause", "sorry, I'm flooded"]
+)
 def test_a_pause_the_detector_misses_is_taken_when_both_grammar_passes_hear_it(
     library: Library, recognizer: Recognizer, text: str
 ) -> None:
@@ -343,6 +345,20 @@ def test_a_pause_the_detector_misses_is_taken_when_both_grammar_passes_hear_it(
     assert fired(run(deaf_detector(library, recognizer), audio, speaking)) == []
     assert fired(run(deaf_detector(library, recognizer, alone_over_haven=True), audio,
                      speaking)) == [("pause", "armed")]  # fmt: skip
+
+
+@pytest.mark.skipif(not have_festival(), reason="festival is not installed")
+def test_a_short_phrasing_without_a_lead_in_still_needs_the_detector(
+    library: Library, recognizer: Recognizer
+) -> None:
+    rng = np.random.default_rng(6)
+    audio = np.concatenate([room(2.0, rng), festival("I'm flooded"), room(1.5, rng)])
+    assert recognizer.decode(festival("I'm flooded"), frozenset({"pause"})).accepted
+    idle = top_level_intents(library)
+    assert fired(run(deaf_detector(library, recognizer), audio, idle)) == []
+    # the lead-in rule is what holds it back: both passes do hear it
+    assert fired(run(deaf_detector(library, recognizer, alone_bare_words=2), audio,
+                     idle)) == [("pause", "armed")]  # fmt: skip
 
 
 def test_without_the_detector_ordinary_talk_still_fires_no_pause(
@@ -378,12 +394,22 @@ def test_long_speech_is_never_decoded_for_the_detector_free_pause(
      ("hold on i need a break", True), ("can i have a minute", False),
      ("we need to cool down", False), ("we need a pause for ten minutes", False),
      ("time out", False), ("i'm flooded", False), ("i am overwhelmed", False),
-     ("sorry wait we need a pause", False)],
+     ("pause", False), ("sorry wait we need a pause", False), ("sorry i'm flooded", True),
+     ("wait timeout", True), ("stop time out", True), ("stop pause", True),
+     ("sorry i'm flooded with work", False), ("sorry about that", False)],
 )  # fmt: skip
 def test_the_detector_free_pause_takes_only_the_always_armed_phrasings(
     text: str, armed: bool
 ) -> None:
-    assert armed_phrasing(text, ListenTuning().alone_phrases) is armed
+    """Short phrasings ("time out", "I'm flooded") only after a lead-in."""
+    assert ListenTuning().alone_heard(text) is armed
+
+
+def test_armed_phrasing_names_the_lead_in_and_the_phrasing() -> None:
+    phrases = ListenTuning().alone_phrases
+    assert armed_phrasing("Hold on, we need a pause.", phrases) == ("hold on", "we need a pause")
+    assert armed_phrasing("timeout please", phrases) == ("", "time out please")
+    assert armed_phrasing("we need a pause now honestly", phrases) == ("", None)
 
 
 def test_other_ways_of_asking_for_a_pause_still_need_the_detector(

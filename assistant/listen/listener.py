@@ -113,15 +113,22 @@ class ListenTuning:
     alone_s: float = 3.5
     """Longest speech (s) tried that way: a pause phrasing is short, so longer talk is
     never decoded for it."""
-    alone_phrases: tuple[str, ...] = tuple(
-        p for p in PAUSE_PHRASES + PAUSE_VARIANTS if len(p.split()) >= 3
-    )
-    """What that route takes: the always-armed phrasings of three words or more (after a
-    lead-in such as "wait" or "sorry"). Not every way of asking for a pause the intent
-    knows ("can I have a minute" is ordinary talk often enough), and not the short ones
-    ("time out", "I'm flooded"): the open pass leans towards commands, and in the soak
-    (espeak-ng/flite) short sentences came out as them ("I've found my niche." as "I am
-    flooded", "I hit a bookmark." as "I am overwhelmed"). Those still need the detector."""
+    alone_phrases: tuple[str, ...] = PAUSE_PHRASES + PAUSE_VARIANTS
+    """What that route takes: the always-armed phrasings (perhaps after a lead-in such as
+    "wait" or "sorry"). Not every way of asking for a pause the intent knows ("can I have
+    a minute" is ordinary talk often enough)."""
+    alone_bare_words: int = 3
+    """A phrasing shorter than this ("time out", "I'm flooded", "pause") is taken that way
+    only after a lead-in ("sorry, I'm flooded", "wait, time out"): the open pass leans
+    towards commands, and in the soak (espeak-ng/flite) short sentences came out as bare
+    short phrasings ("I've found my niche." as "I am flooded", "I hit a bookmark." as "I am
+    overwhelmed"). Bare, they still need the detector."""
+
+    def alone_heard(self, text: str) -> bool:
+        """Whether the grammar's words ``text`` may take the detector-free pause."""
+        lead, phrase = armed_phrasing(text, self.alone_phrases)
+        return phrase is not None and (bool(lead) or len(phrase.split()) >= self.alone_bare_words)
+
     crisis_in_practice: bool = True
     """Decode every utterance during a practice, for the safety gate."""
 
@@ -367,7 +374,7 @@ class Listener:
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or not both_passes(checked[-1]):
             return None
-        return found if armed_phrasing(checked[-1].text, self.tuning.alone_phrases) else None
+        return found if self.tuning.alone_heard(checked[-1].text) else None
 
     def _grammar(
         self,
@@ -443,14 +450,21 @@ def both_passes(result: Recognition) -> bool:
     return result.accepted and result.scores.get("open_matched", 0.0) == 1.0
 
 
-def armed_phrasing(text: str, phrases: tuple[str, ...]) -> bool:
-    """Whether ``text`` is one of ``phrases``, perhaps after one of ``ARMED_LEADS``."""
-    words = normalize(text)
-    for lead in ARMED_LEADS:
-        if words.startswith(lead + " "):
-            words = words[len(lead) + 1 :]
+def armed_phrasing(text: str, phrases: tuple[str, ...]) -> tuple[str, str | None]:
+    """(lead-in, phrasing): which of ``phrases`` ``text`` is, perhaps after one of
+    ``ARMED_LEADS`` ("", None when it is none of them). "timeout" counts as "time out"."""
+    words = _spelled(text)
+    lead = ""
+    for candidate in ARMED_LEADS:
+        if words.startswith(candidate + " "):
+            lead, words = candidate, words[len(candidate) + 1 :]
             break
-    return words in {normalize(p) for p in phrases}
+    phrase = next((p for p in phrases if _spelled(p) == words), None)
+    return lead, None if phrase is None else _spelled(phrase)
+
+
+def _spelled(text: str) -> str:
+    return " ".join("time out" if w == "timeout" else w for w in normalize(text).split())
 
 
 def check_wake_name(detectors_wake: str, wake_name: str) -> None:
