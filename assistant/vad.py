@@ -7,8 +7,11 @@ the last fifth of a second (the *background* level), and a frame counts as speec
 when both its own level and the background level stand clear of the floor: a babble of
 voices (a TV, a room of people) is steady over a fifth of a second while its 10 ms frames
 rise and fall by several dB, so on 10 ms levels alone it kept an utterance open for ever
-(a command over it never ended). The frame's own level still ends speech at once, and in
-a quiet room the two tests cut exactly as the 10 ms test alone did. Enough speech frames in a row
+(a command over it never ended). The frame's own level still ends speech at once. In a
+quiet room the two tests cut almost as the 10 ms test alone did: the same spans for the
+clips of the detect tests; in three hours of festival talk, 92 of 2556 utterances end a
+little earlier (by 0.05-0.4 s, where the level lingers just above ``min_level_db`` after the
+last word and the background level has already fallen). Enough speech frames in a row
 open an utterance; enough trailing silence closes it, and the utterance is handed on at
 once, so a command is decided as soon as it is said. The trailing silence is a knob per
 listening step: short for commands, long for open answers.
