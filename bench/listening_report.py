@@ -85,6 +85,10 @@ def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, in
     return out
 
 
+def _per_hour(rate: float) -> str:
+    return f"{rate:.2f}" if np.isfinite(rate) else "not measured"
+
+
 def _pct(counts: Sequence[tuple[int, int, int]]) -> str:
     right, n = sum(c[0] for c in counts), sum(c[2] for c in counts)
     return f"{right / n:.0%} ({right}/{n})" if n else "-"
@@ -188,7 +192,8 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"{rate('pause speaking', 'noise 10 dB'):.0%} / "
         f"{rate('pause speaking', 'babble 10 dB'):.0%} | {met(pause10 >= 0.9)} |",
         f"| <= 0.5 false fires per hour, any intent (idle / in a practice) | "
-        f"{fa[0]:.2f} / {fa[1]:.2f} | {met(max(fa) <= 0.5)} |",
+        f"{_per_hour(fa[0])} / {_per_hour(fa[1])} | "
+        f"{met(all(np.isfinite(fa)) and max(fa) <= 0.5)} |",
         f"| idle listening <= 15% of one core | {cpu:.1%} | {met(cpu <= 0.15)} |",
         "",
         *([note.strip(), ""] if note.strip() else []),
@@ -225,7 +230,9 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"False fires over {idle_h:.2f} h of ordinary talk (the "
         f"seed articles, `bench/data/ordinary.txt`, held-out fortunes; 0.5-1.5 s gaps): idle "
         f"(top-level intents live) **{len(idle_fa)} = {fa[0]:.2f}/h**; in a practice "
-        f"({{done, extend}} expected, {prac_h:.2f} h) **{len(prac_fa)} = {fa[1]:.2f}/h**.",
+        + (f"({{done, extend}} expected, {prac_h:.2f} h) **{len(prac_fa)} = {fa[1]:.2f}/h**."
+           if prac_fa or np.isfinite(prac_h) else "(`talk --practice`): not measured in this "
+           "run."),
         "",
     ]
     for name, found in (("idle", idle_fa), ("in a practice", prac_fa)):
@@ -244,7 +251,8 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
     grid = {"wake": [w for w in GRID_WAKE if w in recorded],
             "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
             "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5),
-            "alone": (False, True), "alone_over_haven": (False, True)}  # fmt: skip
+            "alone": (False, True), "alone_over_haven": (False, True),
+            "alone_bare_words": (2, 3, 100)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:
         dpasses = [p for d in dev for p in d["passes"]]

@@ -112,6 +112,8 @@ def test_save_load_and_the_report(run: Pass, listener: RecordingListener, tmp_pa
     assert "| target (issue #7) | measured | |" in text
     assert "| clean |" in text and "| wake 0.99 |" in text
     assert "5.0% of one core" in text
+    assert "| alone_bare_words 3 (shipped) |" in text
+    assert "in a practice (`talk --practice`): not measured" in text  # no practice run here
 
 
 def test_verdicts_carry_the_slots(library: Library) -> None:
