@@ -167,9 +167,10 @@ class Endpointer:
         powers = frame_powers(data[: n * _FRAME])
         cfg = self.config
         levels = to_db(powers)
-        background = to_db(trailing_means(self._past, powers, cfg.background_ms // FRAME_MS))
-        joined, keep = np.concatenate([self._past, powers]), cfg.background_ms // FRAME_MS - 1
-        self._past = joined[max(0, len(joined) - keep) :] if keep > 0 else joined[:0]
+        frames = cfg.background_ms // FRAME_MS
+        background = to_db(trailing_means(self._past, powers, frames))
+        joined = np.concatenate([self._past, powers])
+        self._past = joined[max(0, len(joined) - frames + 1) :] if frames > 1 else joined[:0]
         for i in range(n):
             frame = data[i * _FRAME : (i + 1) * _FRAME]
             utterance = self._step(frame, float(levels[i]), float(background[i]))

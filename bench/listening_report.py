@@ -231,7 +231,7 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"seed articles, `bench/data/ordinary.txt`, held-out fortunes; 0.5-1.5 s gaps): idle "
         f"(top-level intents live) **{len(idle_fa)} = {fa[0]:.2f}/h**; in a practice "
         + (f"({{done, extend}} expected, {prac_h:.2f} h) **{len(prac_fa)} = {fa[1]:.2f}/h**."
-           if prac_fa or np.isfinite(prac_h) else "(`talk --practice`): not measured in this "
+           if np.isfinite(prac_h) else "(`talk --practice`): not measured in this "
            "run."),
         "",
     ]

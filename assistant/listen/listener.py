@@ -124,11 +124,6 @@ class ListenTuning:
     short phrasings ("I've found my niche." as "I am flooded", "I hit a bookmark." as "I am
     overwhelmed"). Bare, they still need the detector."""
 
-    def alone_heard(self, text: str) -> bool:
-        """Whether the grammar's words ``text`` may take the detector-free pause."""
-        lead, phrase = armed_phrasing(text, self.alone_phrases)
-        return phrase is not None and (bool(lead) or len(phrase.split()) >= self.alone_bare_words)
-
     crisis_in_practice: bool = True
     """Decode every utterance during a practice, for the safety gate."""
 
@@ -136,6 +131,11 @@ class ListenTuning:
         """Whether ``seconds`` of speech may take the pause without its detector
         (``speaking``: only the pause is live, Haven is talking)."""
         return self.alone and seconds <= self.alone_s and (self.alone_over_haven or not speaking)
+
+    def alone_heard(self, text: str) -> bool:
+        """Whether the grammar's words ``text`` may take the detector-free pause."""
+        lead, phrase = armed_phrasing(text, self.alone_phrases)
+        return phrase is not None and (bool(lead) or len(phrase.split()) >= self.alone_bare_words)
 
 
 @dataclass(frozen=True)
