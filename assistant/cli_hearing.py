@@ -19,7 +19,7 @@ from .errors import AudioError, HavenError
 from .library import Library, default_intents_dir, default_models_dir
 from .models import install_model
 from .sources import raw_pcm_chunks
-from .stt import ENGINES, Recognizer, recognizer_for
+from .stt import ENGINES, Recognizer, make_recognizer, recognizer_for
 
 EXIT_OK, EXIT_AUDIO = 0, 3
 
@@ -79,7 +79,13 @@ def cmd_detect(args: argparse.Namespace) -> int:
     status = EXIT_OK
     with recognizer_for(library, settings, args.engine, models_dir) as recognizer:
         if args.stream:
-            return _detect_streams(args, library, settings, recognizer, allowed)
+            from .listen.listener import addressed_intents
+
+            named = addressed_intents(library.intents, settings.wake_name)
+            engine = args.engine or settings.engine
+            with make_recognizer(named, engine, vosk_model=settings.vosk_model,
+                                 models_dir=models_dir) as addressed:  # fmt: skip
+                return _detect_streams(args, library, settings, recognizer, allowed, addressed)
         for name in args.files:
             if name == "-":
                 chunks = raw_pcm_chunks(sys.stdin.buffer, rate=args.rate, channels=args.channels)
@@ -106,12 +112,14 @@ def _detect_streams(
     settings: Settings,
     recognizer: Recognizer,
     allowed: frozenset[str],
+    addressed: Recognizer,
 ) -> int:
     """``--stream``: the live listening over each file; one JSON line per intent fired."""
     from .listen.listener import build_listener
 
     listener = build_listener(recognizer, library.intents, library.safety,
-                              default_models_dir(), settings.wake_name)  # fmt: skip
+                              default_models_dir(), settings.wake_name,
+                              addressed=addressed)  # fmt: skip
     status = EXIT_OK
     for name in args.files:
         try:

@@ -7,6 +7,7 @@ rules are merged, and a name defined twice is an error.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Collection, Iterator, Mapping
@@ -28,6 +29,8 @@ _SLOT = re.compile(r"\{[^}]*\}")
 RANGE_STANDIN = "twenty"
 """Stands for any number when templates are expanded without their ranges."""
 _PUNCT = re.compile(r"[^\w'\s-]+")
+_WAKE_LEADS = ("hey", "okay", "ok", "hi")
+"""Words that may come before the wake name."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def strip_wake(text: str, wake_name: str) -> tuple[str, bool]:
     """Remove a leading wake phrase ("Haven, ...", "hey Haven ..."); say if one was there."""
     words = normalize(text).split()
     name = normalize(wake_name).split()
-    for lead in ([], ["hey"], ["okay"], ["ok"], ["hi"]):
+    for lead in ([], *([w] for w in _WAKE_LEADS)):
         prefix = lead + name
         if name and words[: len(prefix)] == prefix:
             return " ".join(words[len(prefix) :]), True
@@ -72,7 +75,11 @@ class IntentSet:
     """All intents of one language, ready to match text."""
 
     def __init__(
-        self, hassil_intents: Intents, sources: Mapping[str, IntentSource], language: str
+        self,
+        hassil_intents: Intents,
+        sources: Mapping[str, IntentSource],
+        language: str,
+        document: Mapping[str, Any] | None = None,
     ) -> None:
         self.hassil = hassil_intents
         """The merged hassil Intents document."""
@@ -80,6 +87,8 @@ class IntentSet:
         """Where each intent was defined."""
         self.language = language
         """Language code, for number words."""
+        self._document = document
+        """The merged YAML it was built from (for :meth:`addressed`)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -152,7 +161,28 @@ class IntentSet:
             hassil_intents = Intents.from_dict(_plain(merged))
         except Exception as exc:  # hassil raises bare exceptions on template syntax
             raise ConfigError(_template_problems(merged, sources, defined_at, exc)) from exc
-        return cls(hassil_intents, sources, merged["language"])
+        return cls(hassil_intents, sources, merged["language"], _plain(merged))
+
+    def addressed(self, wake_name: str, unaddressed: Collection[str] = ()) -> IntentSet:
+        """The same intents, every sentence said after the wake phrase ("Haven, start
+        check-in", "hey Haven, ...", the leads :func:`strip_wake` removes), except those of
+        ``unaddressed`` (left as they are). For a recognizer that hears the name and the
+        command as one phrase."""
+        if self._document is None:
+            raise ConfigError([Problem(Path("<intents>"), 0, "these intents were not loaded "
+                                       "from files", "load them with IntentSet.from_dir")])
+        name = normalize(wake_name)
+        if not name or not all(w.isalpha() for w in name.split()):
+            raise ConfigError([Problem(Path("<settings>"), 0, f"wake name {wake_name!r} is not "
+                                       "plain words", "set wake_name to a word such as Haven")])
+        lead = "[" + "|".join(_WAKE_LEADS) + "] " + name
+        doc = copy.deepcopy(dict(self._document))
+        for intent, body in doc["intents"].items():
+            if intent in unaddressed:
+                continue
+            for block in body.get("data", []):
+                block["sentences"] = [f"{lead} ({s})" for s in block.get("sentences", [])]
+        return IntentSet(Intents.from_dict(doc), self.sources, self.language, doc)
 
     def match(self, text: str, allowed: Collection[str] | None = None) -> IntentMatch | None:
         """The intent ``text`` expresses, among ``allowed`` (all when None)."""

@@ -59,19 +59,35 @@ def create_recognizer(library: Library, settings: Settings) -> Recognizer:
     return recognizer_for(library, settings)
 
 
+def create_addressed(library: Library, settings: Settings) -> Recognizer:
+    """The second recognizer the listening uses (its named route): the same engine, given
+    every command said after the wake name ("Haven, start check-in") as one phrase."""
+    from .listen.listener import addressed_intents
+    from .stt import make_recognizer
+
+    return make_recognizer(addressed_intents(library.intents, settings.wake_name),
+                           settings.engine, vosk_model=settings.vosk_model)  # fmt: skip
+
+
 def create_hearing(
-    library: Library, settings: Settings, recognizer: Recognizer, echo_cancelled: bool = False
+    library: Library,
+    settings: Settings,
+    recognizer: Recognizer,
+    echo_cancelled: bool = False,
+    addressed: Recognizer | None = None,
 ) -> Hearing:
     """The listening the live loop, the demo, the soak and the benchmarks all use: the wake
     phrase, the always-armed pause and the step's replies, each confirmed by the grammar.
     ``echo_cancelled``: Haven's own voice is taken out of the microphone, so the pause may
-    be taken without its detector while Haven speaks too."""
+    be taken without its detector while Haven speaks too. ``addressed``: the recognizer of
+    the named route (:func:`create_addressed`; without it that route is off)."""
     from .detect import top_level_intents
     from .listen.listener import ListenTuning, build_listener
 
     listener = build_listener(recognizer, library.intents, library.safety,
                               default_models_dir(), settings.wake_name,
-                              ListenTuning(alone_over_haven=echo_cancelled))  # fmt: skip
+                              ListenTuning(alone_over_haven=echo_cancelled),
+                              addressed)  # fmt: skip
     listener.warm(top_level_intents(library))
     return listener
 
@@ -146,7 +162,9 @@ def run_live(
         session = stack.enter_context(
             _session(library, settings, SystemClock(), data_dir, "run", err)
         )
-        hearing = create_hearing(library, settings, recognizer, bool(args.echo_cancel))
+        addressed = stack.enter_context(create_addressed(library, settings))
+        hearing = create_hearing(library, settings, recognizer, bool(args.echo_cancel),
+                                 addressed)  # fmt: skip
         loop = stack.enter_context(
             LiveLoop(session, speaker, hearing, open_mic, lambda item: _print(out, item))
         )
@@ -217,7 +235,8 @@ def run_demo(
             lambda minutes: out(f"{stamp()}   ... {minutes:.0f} minutes later ..."),
         )  # fmt: skip
         session = stack.enter_context(_session(library, settings, clock, data_dir, "demo", err))
-        hearing = create_hearing(library, settings, recognizer)
+        addressed = stack.enter_context(create_addressed(library, settings))
+        hearing = create_hearing(library, settings, recognizer, addressed=addressed)
 
         def show(item: Event | Notice | Heard) -> None:
             from .events import Say

@@ -55,7 +55,7 @@ from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.events import EarconKind, Event
 from assistant.library import Library, default_intents_dir
-from assistant.live import create_hearing, create_recognizer
+from assistant.live import create_addressed, create_hearing, create_recognizer
 from assistant.log import SessionLog
 from assistant.logkeeper import LogKeeper
 from assistant.schedule import Scheduler
@@ -158,9 +158,12 @@ class Stack:
         self.data = data
         self.settings = Settings()
         self.library = Library.load(default_intents_dir(), self.settings.language)
-        self._recognizer_cm = create_recognizer(self.library, self.settings)
-        self.recognizer: Recognizer = self._recognizer_cm.__enter__()
-        self.hearing = create_hearing(self.library, self.settings, self.recognizer)
+        self._stack = contextlib.ExitStack()
+        self.recognizer: Recognizer = self._stack.enter_context(
+            create_recognizer(self.library, self.settings))
+        addressed = self._stack.enter_context(create_addressed(self.library, self.settings))
+        self.hearing = create_hearing(self.library, self.settings, self.recognizer,
+                                      addressed=addressed)  # fmt: skip
 
     def session(self) -> Session:
         logs = LogKeeper(
@@ -173,7 +176,7 @@ class Stack:
         )
 
     def close(self) -> None:
-        self._recognizer_cm.__exit__(None, None, None)
+        self._stack.close()
 
 
 class Running:

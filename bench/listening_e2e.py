@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         note = Path(args.note).read_text(encoding="utf-8") if args.note else ""
         report(Path(args.out) if args.out else OUT, args.write, tuning=tuning, note=note)
         return
-    from assistant.live import create_recognizer
+    from assistant.live import create_addressed, create_recognizer
 
     library = Library.load(ROOT / "intents")
     voices = festival_voices() if args.voices == "festival" else list(DEV_VOICES)
@@ -108,9 +108,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     began = time.monotonic()
     suffix = "-practice" if args.part == "talk" and args.practice else ""
     out = Path(args.out or OUT / f"{args.part}{suffix}-{args.voices}.json")
-    with create_recognizer(library, Settings()) as rec:
+    with create_recognizer(library, Settings()) as rec, \
+            create_addressed(library, Settings()) as named:
         listener = RecordingListener(CachedRecognizer(rec), library, ListenTuning(),
-                                     Path(args.models))  # fmt: skip
+                                     Path(args.models),
+                                     addressed=CachedRecognizer(named))  # fmt: skip
         doc: dict[str, Any] = {"voices": args.voices, "seed": args.seed, "date": "",
                                "labels": sorted(listener._labels)}  # fmt: skip
         if args.part == "recall":

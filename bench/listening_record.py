@@ -66,6 +66,9 @@ class Utt:
     cuts: dict[str, str] = field(default_factory=dict)
     """Wake threshold -> the command found after the name, "" or ALONE."""
     window: str | None = None
+    named: str | None = None
+    """The named route's verdict: the name and a command heard as one phrase (None: not
+    decoded, no commands live, the speech too long, or no recognizer for it)."""
     replies: str | None = None
     """The grammar with all the step's replies live (the gated ones too)."""
     ungated: str | None = None
@@ -153,11 +156,13 @@ class RecordingListener(Listener):
     """
 
     def __init__(self, recognizer: CachedRecognizer, library: Library, tuning: ListenTuning,
-                 models: Path, wake_name: str = "Haven") -> None:  # fmt: skip
+                 models: Path, wake_name: str = "Haven",
+                 addressed: CachedRecognizer | None = None) -> None:  # fmt: skip
         check_wake_name(str(read_manifest(models).get("wake_name", "")), wake_name)
         self.clock = _Clock()
         super().__init__(recognizer, library.intents, library.safety, Detectors.from_dir(models),
-                         wake_name, tuning, monotonic=self.clock.now)  # fmt: skip
+                         wake_name, tuning, monotonic=self.clock.now,
+                         addressed=addressed)  # fmt: skip
         self.utts: list[Utt] = []
         self._labels = frozenset(label for h in self._detectors.heads if h.kind == "reply"
                                  for label in h.labels[1:])  # fmt: skip
@@ -175,6 +180,8 @@ class RecordingListener(Listener):
         for live in ({PAUSE}, commands, gated | ungated, ungated, expected):
             if live:
                 self._recognizer.decode(tone, frozenset(live))
+        if commands and self._addressed is not None:
+            self._addressed.decode(tone, commands)
 
     def decide(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
                **how: Any) -> _Decided:  # fmt: skip
@@ -229,6 +236,13 @@ class RecordingListener(Listener):
                     self._alone_until = max(self._alone_until, end + used.window_s)
             if window_open:
                 utt.window = verdict(self._grammar(samples, commands, []))
+            if self._addressed is not None and end - start <= self.tuning.named_s:
+                used = self.tuning
+                self.tuning = replace(used, named=True, named_wake=0.0)
+                try:
+                    utt.named = verdict(self._named(utterance, commands, []))
+                finally:
+                    self.tuning = used
         if gated and (utt.reply >= MIN_REPLY or self.tuning.crisis_in_practice):
             utt.replies = verdict(self._grammar(samples, gated | ungated, []))
         if ungated:
@@ -241,7 +255,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
     """(verdict, via) per utterance, as ``Listener.decide`` would give with ``tuning``.
 
     ``tuning.wake`` must be one of GRID_WAKE; pause and reply at least MIN_PAUSE/MIN_REPLY;
-    ``gated`` and ``alone_s`` as the run used (the record's decodes depend on them).
+    ``gated``, ``alone_s`` and ``named_s`` as the run used (the record's decodes depend on
+    them).
     """
     allowed_set = frozenset(allowed)
     commands = allowed_set if allowed_set != frozenset({PAUSE}) else frozenset()
@@ -281,6 +296,10 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             if u.window:
                 out.append((u.window, "window"))
                 continue
+        if commands and not in_window and tuning.named and u.named and u.wake >= tuning.named_wake:
+            window_until = -1.0
+            out.append((u.named, "named"))
+            continue
         with_gated = bool(gated) and u.reply >= tuning.reply
         reply = u.replies if with_gated else u.ungated if ungated else None
         if reply:

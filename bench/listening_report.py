@@ -78,6 +78,8 @@ def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, in
                else "merged into a long utterance" if u.end - u.start > 6.0
                else "detector below threshold, the grammar's passes disagree"
                if score < threshold and alone
+               else "detector below threshold, the named grammar missed it"
+               if score < threshold and u.named is not None and p.name == "wake"
                else "detector below threshold" if score < threshold
                else "name alone (command cut off)" if u.cuts.get(str(tuning.wake)) == ALONE
                else "grammar rejected or wrong")  # fmt: skip
@@ -252,7 +254,8 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
             "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
             "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5),
             "alone": (False, True), "alone_over_haven": (False, True),
-            "alone_bare_words": (2, 3, 100)}  # fmt: skip
+            "alone_bare_words": (2, 3, 100), "named": (False, True),
+            "named_wake": (0.0, 0.01, 0.1, 0.3)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:
         dpasses = [p for d in dev for p in d["passes"]]

@@ -53,7 +53,7 @@ from assistant.listen.corpus import PAUSE_PHRASES, WAKE_LEADS, build_phrases
 from assistant.listen.negatives import fortune_sentences
 from assistant.listen.scenes import trim
 from assistant.listen.synth import ClipCache, Voice, render, render_many
-from assistant.live import create_hearing, create_recognizer
+from assistant.live import create_addressed, create_hearing, create_recognizer
 from assistant.sources import wav_chunks
 from assistant.stt.base import Recognition
 
@@ -461,8 +461,9 @@ def hear(
     decisions: list[Decision] = []
     readings: list[tuple[float, float]] = []
     next_reading = warmup_s
-    with create_recognizer(library, settings) as recognizer:
-        hearing = create_hearing(library, settings, recognizer)
+    with create_recognizer(library, settings) as recognizer, \
+            create_addressed(library, settings) as addressed:
+        hearing = create_hearing(library, settings, recognizer, addressed=addressed)
         hearing_name = type(hearing).__name__
         gc.collect()
         started = time.monotonic()

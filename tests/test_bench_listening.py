@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.library import Library, default_models_dir
 from assistant.listen.listener import ListenTuning
 from assistant.listen.synth import ClipCache, Voice, render_many
-from assistant.live import create_recognizer
+from assistant.live import create_addressed, create_recognizer
 from bench import listening_record, listening_report
 from bench.listening import segments, verdict, voice_name
 from bench.listening_record import CachedRecognizer, Pass, RecordingListener, check, replay
@@ -47,9 +47,11 @@ def library() -> Library:
 
 @pytest.fixture(scope="module")
 def listener(library: Library) -> Iterator[RecordingListener]:
-    with create_recognizer(library, Settings()) as rec:
+    with create_recognizer(library, Settings()) as rec, \
+            create_addressed(library, Settings()) as named:
         yield RecordingListener(CachedRecognizer(rec), library, ListenTuning(),
-                                default_models_dir())  # fmt: skip
+                                default_models_dir(),
+                                addressed=CachedRecognizer(named))  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,12 @@ exceptions named) a learned detector *and* the grammar recognizer agreeing:
    grammar, with every allowed intent live, hears a command in what follows the name.
    The name alone ("Haven?") opens a short command window: the next utterance is decoded
    with every allowed intent live (**window**).
+   **named**: without the wake detector, a short utterance that the grammar, given
+   every allowed command *after the name* ("[hey] Haven <command>") as one phrase, hears
+   whole in both of its passes (``ListenTuning.named``). The open pass, which knows
+   ordinary English too, must hear the name and the command itself. The detector,
+   trained on synthetic voices, scores most commands in steady noise below its
+   threshold; the grammar still hears many of them.
 3. **reply**: inside a practice, the replies the current step is waiting for need no
    name. Answers to a question Haven just asked ("I'm ready", "yes", "I'm calm") go to
    the grammar with only those few replies live (its open pass must agree). "I'm done"
@@ -124,6 +130,17 @@ class ListenTuning:
     short phrasings ("I've found my niche." as "I am flooded", "I hit a bookmark." as "I am
     overwhelmed"). Bare, they still need the detector."""
 
+    named: bool = True
+    """Try the **named** route: the grammar with the name before every command (a second
+    recognizer, given to the Listener as ``addressed``) on utterances the wake route
+    did not take."""
+    named_wake: float = 0.0
+    """Wake detector score the named route needs too (0: none; the benchmark's sweep
+    shows what a floor would cost and save)."""
+    named_s: float = 5.0
+    """Longest speech (s) decoded for the named route ("hey Haven, let's do our daily
+    check-in now" takes about 3 s; longer talk is not a command)."""
+
     crisis_in_practice: bool = True
     """Decode every utterance during a practice, for the safety gate."""
 
@@ -163,10 +180,13 @@ class Listener:
         tuning: ListenTuning | None = None,
         vad: VadConfig | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        addressed: Recognizer | None = None,
     ) -> None:
         if not any(h.kind == "wake" for h in detectors.heads):
             raise ModelError("the detectors have no wake head; run `haven train`")
         self._recognizer = recognizer
+        self._addressed = addressed
+        """The recognizer of the named route (the intents said after the name), if any."""
         self._intents = intents
         self._safety = safety
         self._detectors = detectors
@@ -212,6 +232,9 @@ class Listener:
         for live in (frozenset({PAUSE}), allowed):
             if live:
                 self._recognizer.decode(quiet, live)
+        commands = allowed - {PAUSE}
+        if self._addressed is not None and self.tuning.named and commands:
+            self._addressed.decode(quiet, allowed)
 
     @property
     def stream_seconds(self) -> float:
@@ -338,6 +361,11 @@ class Listener:
             self._window_until = -1.0  # one utterance per window
             if found is not None:
                 return _Decided(found, checked[-1], "window")
+        if commands and not in_window:
+            found = self._named(utterance, commands, checked)
+            if found is not None:
+                self._window_until = -1.0
+                return _Decided(found, checked[-1], "named")
         gated, live = split_replies(expected, commands, self._reply_labels, self.tuning.gated)
         if gated and reply_score(self._detectors, end, gated) >= self.tuning.reply:
             live |= gated
@@ -375,6 +403,26 @@ class Listener:
         if found is None or not both_passes(checked[-1]):
             return None
         return found if self.tuning.alone_heard(checked[-1].text) else None
+
+    def _named(
+        self, utterance: Utterance, commands: frozenset[str], checked: list[Recognition]
+    ) -> IntentMatch | None:
+        """The named route: the name and a command heard as one phrase by both passes."""
+        length = utterance.speech_end - utterance.speech_start
+        if self._addressed is None or not self.tuning.named or length > self.tuning.named_s:
+            return None
+        if self.tuning.named_wake > 0.0:
+            scored = self._detectors.scores(utterance.speech_end, utterance.speech_start)
+            wake = max((scored[h.name][1] for h in self._detectors.heads if h.kind == "wake"),
+                       default=0.0)  # fmt: skip
+            if wake < self.tuning.named_wake:
+                return None
+        result = self._addressed.decode(utterance.samples, commands)
+        checked.append(result)
+        text, named = strip_wake(result.heard, self._wake_name)
+        if not named or not text or not both_passes(result):
+            return None
+        return self._intents.match(text, commands)
 
     def _grammar(
         self,
@@ -484,8 +532,17 @@ def build_listener(
     models_dir: Path,
     wake_name: str,
     tuning: ListenTuning | None = None,
+    addressed: Recognizer | None = None,
 ) -> Listener:
-    """The listener with the detectors in ``models_dir`` (ModelError names `haven train`)."""
+    """The listener with the detectors in ``models_dir`` (ModelError names `haven train`);
+    ``addressed``: the recognizer of the named route (see :func:`addressed_intents`)."""
     doc = read_manifest(models_dir)
     check_wake_name(str(doc.get("wake_name", "")), wake_name)
-    return Listener(recognizer, intents, safety, Detectors.from_dir(models_dir), wake_name, tuning)
+    return Listener(recognizer, intents, safety, Detectors.from_dir(models_dir), wake_name,
+                    tuning, addressed=addressed)  # fmt: skip
+
+
+def addressed_intents(intents: IntentSet, wake_name: str) -> IntentSet:
+    """The intents the named route's recognizer hears: every command after the name (the
+    pause, always armed, needs no name)."""
+    return intents.addressed(wake_name, unaddressed=(PAUSE,))
