@@ -6,9 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox libsox-fmt-all flite \
 	festival festvox-kallpc16k pulseaudio pulseaudio-utils libasound2-plugins fortunes
+BENCH_PACKAGES := festvox-kdlpc16k festvox-us-slt-hts
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint sysdeps venv clean
+.PHONY: run test lint sysdeps venv clean bench-deps
 
 sysdeps: .stamp-apt
 .stamp-apt: Makefile
@@ -37,6 +38,15 @@ lint: venv
 
 test: sysdeps venv lint
 	HAVEN_REQUIRE_AUDIO=1 $(BIN)/python -m pytest -q
+
+# The held-out festival voices the benchmarks under bench/ speak with (not needed to test).
+bench-deps: sysdeps venv
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
 
 clean:
 	rm -rf $(VENV) .stamp-apt

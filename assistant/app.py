@@ -58,9 +58,10 @@ class Heard:
     crisis: bool = False
     """Crisis words were heard."""
     via: str = ""
-    """How it reached Haven: "wake" (after the wake phrase), "armed" (the always-armed
-    pause), "reply" (a reply the current step expects), "window" (just after a bare wake
-    phrase) or "" (the grammar alone)."""
+    """How it reached Haven: "wake" (after the wake phrase), "named" (the name and the
+    command heard as one phrase by the grammar, without the wake detector), "armed" (the
+    always-armed pause), "reply" (a reply the current step expects), "window" (just after
+    a bare wake phrase) or "" (the grammar alone)."""
     at: float = 0.0
     """Stream time (seconds since listening began) of the end of the speech."""
 

@@ -19,7 +19,7 @@ import pytest
 from assistant.app import Heard
 from assistant.audio import chunks_from_array
 from assistant.config import Settings
-from assistant.detect import top_level_intents
+from assistant.detect import listen_stream, top_level_intents
 from assistant.errors import ConfigError
 from assistant.library import Library, default_models_dir
 from assistant.listen.listener import Listener, ListenTuning, addressed_intents, build_listener
@@ -72,7 +72,7 @@ class Counting:
 def deaf_wake(library: Library, recognizer: Recognizer, addressed: object,
               **tuning: object) -> Listener:  # fmt: skip
     """A listener whose wake detector can never pass: only the named route takes commands."""
-    base = ListenTuning(wake=1.01, early_wake=1.01)
+    base = ListenTuning(wake=1.01, early_wake=1.01, named_wake=0.0)
     return build_listener(recognizer, library.intents, library.safety, default_models_dir(),
                           "Haven", replace(base, **tuning), addressed)  # type: ignore[arg-type]  # fmt: skip
 
@@ -200,4 +200,30 @@ def test_while_haven_speaks_the_named_route_is_closed(
     listener = deaf_wake(library, recognizer, counting)
     audio = speech([("Haven, start our check-in", KAL)])
     assert fired(run(listener, audio, frozenset({"pause"}))) == []
+    assert counting.seconds == []
+
+
+@needs_festival
+def test_detect_stream_reports_the_named_route_as_wake(
+    library: Library, recognizer: Recognizer, addressed: Recognizer
+) -> None:
+    """The --stream contract has two routes: "wake" (the name, either way) and "armed"."""
+    audio = speech([("Haven, start our check-in", KAL)])
+    listener = deaf_wake(library, recognizer, addressed)
+    found = list(listen_stream(listener, chunks_from_array(audio), top_level_intents(library),
+                               "clip.wav"))  # fmt: skip
+    assert [(f.intent, f.via) for f in found] == [("start_checkin", "wake")]
+
+
+@needs_festival
+def test_talk_the_name_detector_does_not_hear_at_all_is_not_decoded_for_the_route(
+    library: Library, recognizer: Recognizer, addressed: Recognizer
+) -> None:
+    """The shipped floor (``named_wake``): the wake detector must give the name some chance."""
+    counting = Counting(addressed)
+    listener = deaf_wake(library, recognizer, counting, named_wake=ListenTuning().named_wake)
+    assert listener.tuning.named_wake > 0.0
+    talk: list[tuple[str, Voice] | float] = [("Life is not for everyone.", SLT), 0.8,
+                                             ("The user can figure it out.", KAL)]
+    assert fired(run(listener, speech(talk), top_level_intents(library))) == []
     assert counting.seconds == []
