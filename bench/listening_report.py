@@ -178,7 +178,10 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"(chosen on an espeak-ng/flite dev run); the pause without its detector when both "
         f"grammar passes hear it (`alone`, utterances up to {tuning.alone_s} s): "
         f"{'on' if tuning.alone else 'off'}, and while Haven speaks (`alone_over_haven`, "
-        f"with `--echo-cancel` only): {'on' if tuning.alone_over_haven else 'off'}.",
+        f"with `--echo-cancel` only): {'on' if tuning.alone_over_haven else 'off'}; "
+        f"\"Haven, <command>\" heard whole by the grammar of the commands after the name "
+        f"(`named`, utterances up to {tuning.named_s} s, wake score at least "
+        f"{tuning.named_wake}): {'on' if tuning.named else 'off'}.",
         "",
         "| target (issue #7) | measured | |",
         "|---|---|---|",
