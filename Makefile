@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 APT_PACKAGES := espeak-ng libespeak-ng1 libportaudio2 sox libsox-fmt-all flite \
-	festival festvox-kallpc16k pulseaudio pulseaudio-utils libasound2-plugins fortunes
-BENCH_PACKAGES := festvox-kdlpc16k festvox-us-slt-hts
+	festival festvox-kallpc16k pulseaudio pulseaudio-utils libasound2-plugins fortunes \
+	sphinxtrain pocketsphinx
+BENCH_PACKAGES := festvox-kdlpc16k festvox-us-slt-hts pocketsphinx-testdata
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint sysdeps venv clean bench-deps

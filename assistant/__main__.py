@@ -416,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_hearing.register(sub)
     cli_train.register(sub)
+    cli_train.register_adapt(sub)
     return parser
 
 

@@ -73,3 +73,37 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--cache", default=None, help="where synthesized clips are cached")
     parser.set_defaults(func=cmd_train)
     return parser
+
+
+def cmd_adapt(args: argparse.Namespace) -> int:
+    """Fit pocketsphinx's model to Haven's front end and noise; write the transform."""
+    from .library import Library
+    from .stt.adapt import INSTALL_HINT, AdaptConfig, adapt, tools_missing
+
+    missing = tools_missing() + engines_missing()
+    if missing:
+        print(f"haven: missing programs: {', '.join(missing)}; {INSTALL_HINT} espeak-ng flite sox",
+              file=sys.stderr, flush=True)
+        return EXIT_MODEL
+    intents = Path(args.intents) if getattr(args, "intents", None) else default_intents_dir()
+    models = Path(args.models) if args.models else default_models_dir()
+    library = Library.load(intents)
+    config = AdaptConfig(models_dir=models, utterances=args.utterances, seed=args.seed)
+    started = time.monotonic()
+    result = adapt(library.intents, config, _out)
+    _out(f"Wrote {result.transform} from {result.manifest['utterances']} utterances "
+         f"in {time.monotonic() - started:.0f} s")
+    return EXIT_OK
+
+
+def register_adapt(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Add ``haven adapt`` to the CLI's subcommands."""
+    text = ("fit the speech model to Haven's noise filter and to noisy rooms "
+            "(needs Debian's sphinxtrain and pocketsphinx)")
+    parser: argparse.ArgumentParser = subparsers.add_parser("adapt", help=text, description=text)
+    parser.add_argument("--utterances", type=int, default=900,
+                        help="sentences to render (each heard clean and at 20, 10 and 5 dB)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    parser.add_argument("--models", default=None, help="models folder (default: models/)")
+    parser.set_defaults(func=cmd_adapt)
+    return parser

@@ -91,7 +91,11 @@ def check_recognizer(settings: Settings, models_dir: Path) -> Check:
     model = Path(pocketsphinx.get_model_path()) / "en-us"
     if not (model / "en-us").is_dir():
         return Check("recognizer", False, f"no model in {model}", "pip install pocketsphinx")
-    return Check("recognizer", True, f"pocketsphinx, model {model}")
+    from .stt.sphinx import TRANSFORM_DIR, TRANSFORM_FILE
+
+    transform = models_dir / TRANSFORM_DIR / TRANSFORM_FILE
+    adapted = f", transform {transform}" if transform.is_file() else ", no transform (haven adapt)"
+    return Check("recognizer", True, f"pocketsphinx, model {model}{adapted}")
 
 
 def check_detectors(settings: Settings, models_dir: Path, intents_root: Path) -> Check:

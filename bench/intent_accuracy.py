@@ -25,6 +25,7 @@ from assistant.detect import detect_file, top_level_intents
 from assistant.library import Library, default_intents_dir
 from assistant.stt import make_recognizer
 from assistant.stt.base import Recognizer
+from assistant.stt.sphinx import PocketsphinxRecognizer, SphinxModel
 
 from .devset import HELD_OUT, SNRS, Clip, build
 
@@ -59,11 +60,15 @@ class Outcome:
 _STATE: dict[str, Any] = {}
 
 
-def _init(engine: str) -> None:
+def _init(engine: str, plain: bool) -> None:
     library = Library.load(default_intents_dir())
     _STATE["library"] = library
     _STATE["allowed"] = top_level_intents(library)
-    recognizer: Recognizer = make_recognizer(library.intents, engine)
+    recognizer: Recognizer
+    if engine == "pocketsphinx" and plain:
+        recognizer = PocketsphinxRecognizer(library.intents, SphinxModel.bundled(adapted=False))
+    else:
+        recognizer = make_recognizer(library.intents, engine)
     _STATE["recognizer"] = recognizer
 
 
@@ -73,9 +78,12 @@ def _run(clip: Clip) -> Outcome:
     return Outcome(clip, found.intent, dict(found.slots), found.ms)
 
 
-def evaluate(clips: Sequence[Clip], engine: str, workers: int) -> list[Outcome]:
-    """Decode every clip with ``workers`` processes, one recognizer each."""
-    with mp.get_context("fork").Pool(workers, _init, (engine,)) as pool:
+def evaluate(
+    clips: Sequence[Clip], engine: str, workers: int, plain: bool = False
+) -> list[Outcome]:
+    """Decode every clip with ``workers`` processes, one recognizer each (``plain``:
+    pocketsphinx without Haven's transform of its model)."""
+    with mp.get_context("fork").Pool(workers, _init, (engine, plain)) as pool:
         return pool.map(_run, clips, chunksize=8)
 
 
@@ -199,7 +207,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--voices", default="", help="comma-separated (default: all found)")
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    parser.add_argument("--plain", action="store_true",
+                        help="pocketsphinx without models/sphinx/mllr_matrix (for comparison)")
     args = parser.parse_args(argv)
+    if args.engine == "pocketsphinx":
+        transform = SphinxModel.bundled(adapted=not args.plain).mllr
+        label = f"pocketsphinx with {transform.relative_to(ROOT)}" if transform else (
+            "pocketsphinx, plain model")
+    else:
+        label = args.engine
     started = time.perf_counter()
     library = Library.load(default_intents_dir())
     voices = [v for v in args.voices.split(",") if v] or None
@@ -213,11 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
     )
     print(f"dev set: {len(clips)} clips in {args.out}", flush=True)
-    outcomes = evaluate(clips, args.engine, args.workers)
-    text = report(outcomes, args.engine, time.perf_counter() - started)
+    outcomes = evaluate(clips, args.engine, args.workers, args.plain)
+    text = report(outcomes, label, time.perf_counter() - started)
     print(text)
     if args.write:
-        write_section(text, args.engine)
+        write_section(text, label)
         print("wrote BENCHMARKS.md")
     return 0
 

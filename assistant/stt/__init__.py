@@ -37,11 +37,12 @@ def make_recognizer(
 
     ``vosk`` uses ``vosk_model`` when given, else the first model in ``models_dir``
     (default ``models/``); with none there, ModelError names ``haven models install``.
+    ``pocketsphinx`` applies ``models_dir/sphinx/mllr_matrix`` (``haven adapt``) when present.
     """
     if engine == "pocketsphinx":
-        from .sphinx import PocketsphinxRecognizer
+        from .sphinx import PocketsphinxRecognizer, SphinxModel
 
-        return PocketsphinxRecognizer(intents)
+        return PocketsphinxRecognizer(intents, SphinxModel.bundled(models_dir))
     if engine == "vosk":
         from ..models import find_vosk_model
         from .voskrec import VoskRecognizer

@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
@@ -42,6 +42,9 @@ from .wordgraph import WordGraph
 
 _LOG = logging.getLogger(__name__)
 
+TRANSFORM_DIR = "sphinx"
+TRANSFORM_FILE = "mllr_matrix"
+"""``haven adapt`` writes ``models/sphinx/mllr_matrix``; the recognizer applies it when present."""
 FRAME_RATE = 100
 """pocketsphinx frames per second."""
 _OOV = -500_000_000
@@ -57,10 +60,13 @@ class SphinxModel:
     """Pronouncing dictionary."""
     lm: Path
     """General English n-gram model (for the background vocabulary)."""
+    mllr: Path | None = None
+    """MLLR transform of the acoustic model's means (``haven train --adapt``), if any."""
 
     @classmethod
-    def bundled(cls) -> SphinxModel:
-        """The English model the pocketsphinx wheel ships."""
+    def bundled(cls, models_dir: Path | None = None, adapted: bool = True) -> SphinxModel:
+        """The English model the pocketsphinx wheel ships, with Haven's transform of it
+        (``models_dir/sphinx/mllr_matrix``, default ``models/``) when ``adapted`` and present."""
         try:
             import pocketsphinx
         except ImportError as exc:  # pragma: no cover - a dependency
@@ -70,6 +76,12 @@ class SphinxModel:
         for path in (model.hmm, model.dictionary, model.lm):
             if not path.exists():
                 raise ModelError(f"pocketsphinx model file missing: {path}; reinstall pocketsphinx")
+        if adapted:
+            from ..library import default_models_dir
+
+            transform = (models_dir or default_models_dir()) / TRANSFORM_DIR / TRANSFORM_FILE
+            if transform.is_file():
+                model = replace(model, mllr=transform)
         return model
 
 
@@ -153,6 +165,8 @@ class PocketsphinxRecognizer:
                 lm=None,
                 logfn="/dev/null",
             )
+            if self.model.mllr is not None:
+                config["mllr"] = str(self.model.mllr)
             self._config = config
             self._decoder: Any = Decoder(config)
             for key, value in self.tuning.front_end.items():
@@ -161,6 +175,11 @@ class PocketsphinxRecognizer:
             general = NGramModel(config, self._decoder.logmath, str(self.model.lm))
         except (RuntimeError, ValueError) as exc:
             self._tmp.cleanup()
+            if self.model.mllr is not None:
+                raise ModelError(
+                    f"pocketsphinx could not load the transform {self.model.mllr}: {exc}; "
+                    "remake it with `haven adapt` or delete it to use the plain model"
+                ) from exc
             raise ModelError(f"pocketsphinx could not load its model: {exc}") from exc
         self._background = self._background_words(general, self.tuning.background_words)
         self._known_added: set[str] = set()
@@ -198,7 +217,7 @@ class PocketsphinxRecognizer:
             raise ModelError("this recognizer is closed")
         started = time.perf_counter()
         searches = self._searches(allowed)
-        audio = self._condition(np.asarray(samples, dtype=np.int16))
+        audio = self.condition(np.asarray(samples, dtype=np.int16))
         grammar_pass = self._run(searches.fsg, audio)
         open_pass = self._run(searches.lm, audio)
         whole = bool(grammar_pass.text) and searches.graph.accepts(grammar_pass.text.split())
@@ -234,7 +253,7 @@ class PocketsphinxRecognizer:
             scores=MappingProxyType(dict(verdict.scores)),
         )
 
-    def _condition(self, samples: np.ndarray) -> np.ndarray:
+    def condition(self, samples: np.ndarray) -> np.ndarray:
         """Reduce steady noise, then add a fixed, quiet noise floor (digital zeros upset
         the front end)."""
         if self.tuning.denoise is not None and len(samples):

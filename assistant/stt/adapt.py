@@ -1,0 +1,350 @@
+"""``haven adapt``: an MLLR transform that fits pocketsphinx's model to Haven's front end.
+
+The wheel's English model was trained on clean read speech. Haven hears through its
+Wiener filter and a fixed noise floor (``sphinx.PocketsphinxRecognizer.condition``), in
+rooms with noise. This module renders speech with many synthetic voices (espeak-ng and
+flite, never festival: that family is held out for the benchmarks), mixes in white, pink
+and brown noise at several SNRs, conditions it exactly as the recognizer does, lets
+pocketsphinx itself write the cepstra, and estimates one global MLLR transform of the
+model's means with sphinxtrain's ``bw`` and ``mllr_solve`` (Debian's ``sphinxtrain``;
+``pocketsphinx_mdef_convert`` from Debian's ``pocketsphinx`` writes the text model
+definition ``bw`` reads). One transform of 3 x 13 x 14 numbers is all it learns, so it
+cannot learn any one voice or sentence; it is applied at load time with pocketsphinx's
+``mllr`` option.
+
+The wheel ships its mixture weights only as an 8-bit ``sendump``; ``bw`` needs them as a
+float ``mixture_weights`` file, which ``write_mixture_weights`` recovers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AudioError, ModelError
+from ..intents import IntentSet
+from .grammar import build_grammar
+from .lexicon import Lexicon
+from .sphinx import TRANSFORM_DIR, TRANSFORM_FILE, PocketsphinxRecognizer, SphinxModel
+
+_LOG = logging.getLogger(__name__)
+
+SPHINXTRAIN = Path("/usr/lib/sphinxtrain")
+MDEF_CONVERT = "pocketsphinx_mdef_convert"
+INSTALL_HINT = "apt-get install sphinxtrain pocketsphinx"
+MANIFEST = "manifest.json"
+_LOG_BASE = 1.0001
+_SENSCR_SHIFT = 10
+"""The sendump stores -log_1.0001(weight) >> 10 in one byte (pocketsphinx's ptm_mgau)."""
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """What ``adapt`` renders and where it writes."""
+
+    models_dir: Path
+    """The transform goes to ``models_dir/sphinx/``."""
+    utterances: int = 900
+    """Sentences rendered (each is used clean and at every SNR)."""
+    snrs: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)
+    """Conditions each sentence is heard in (None: clean)."""
+    command_share: float = 2 / 3
+    """Share of sentences that are the intents' phrasings; the rest is ordinary talk."""
+    seed: int = 0
+    """Seed of every random choice (sentences, voices, levels, noise)."""
+    workers: int = 2
+    """Synthesis processes."""
+
+
+@dataclass(frozen=True)
+class AdaptResult:
+    """What ``adapt`` wrote."""
+
+    transform: Path
+    manifest: dict[str, object]
+
+
+def tools_missing() -> list[str]:
+    """The programs ``adapt`` needs that are not installed."""
+    missing = [str(SPHINXTRAIN / n) for n in ("bw", "mllr_solve") if not (SPHINXTRAIN / n).exists()]
+    if shutil.which(MDEF_CONVERT) is None:
+        missing.append(MDEF_CONVERT)
+    return missing
+
+
+def write_mixture_weights(sendump: Path, out: Path) -> tuple[int, int, int]:
+    """Recover float mixture weights (senones x streams x densities) from ``sendump``."""
+    try:
+        data = sendump.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{sendump}: cannot read the model's mixture weights ({exc})") from exc
+    offset, clusters = 0, 0
+    while True:
+        (size,) = struct.unpack_from("<i", data, offset)
+        offset += 4
+        if size == 0:
+            break
+        text = data[offset : offset + size].rstrip(b"\0").decode("ascii", "replace")
+        offset += size
+        if text.startswith("cluster_count "):
+            clusters = int(text.split()[1])
+    if clusters:
+        raise ModelError(f"{sendump}: clustered mixture weights are not supported")
+    rows, cols = struct.unpack_from("<ii", data, offset)
+    offset += 8
+    body = np.frombuffer(data, dtype=np.uint8, offset=offset)
+    streams = body.size // (rows * cols)
+    if streams < 1 or body.size != streams * rows * cols:
+        raise ModelError(f"{sendump}: {body.size} weights do not fill {rows} x {cols} tables")
+    scores = body.reshape(streams, rows, cols).astype(np.float64)
+    weights = np.exp(-scores * (1 << _SENSCR_SHIFT) * np.log(_LOG_BASE)).transpose(2, 0, 1)
+    weights /= weights.sum(axis=2, keepdims=True)
+    senones, n_streams, densities = weights.shape
+    with open(out, "wb") as fh:
+        fh.write(b"s3\nversion 1.0\nendhdr\n")
+        fh.write(struct.pack("<I", 0x11223344))
+        fh.write(struct.pack("<4i", senones, n_streams, densities, weights.size))
+        fh.write(weights.astype("<f4").tobytes())
+    return senones, n_streams, densities
+
+
+def sentences(intents: IntentSet, count: int, command_share: float, seed: int) -> list[str]:
+    """``count`` sentences: the intents' phrasings and ordinary talk, chosen by ``seed``."""
+    from ..listen import negatives
+
+    rng = random.Random(seed)
+    commands = sorted({text for _, text in build_grammar(intents, intents.names).sentences()})
+    talk = negatives.couple_sentences()
+    try:
+        talk += negatives.fortune_sentences("train")
+    except ModelError:
+        _LOG.info("no fortunes installed: ordinary talk is Haven's own list only")
+    n_commands = round(count * command_share)
+    picked = [rng.choice(commands) for _ in range(n_commands)]
+    return picked + [rng.choice(talk) for _ in range(count - n_commands)]
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words as the dictionary spells them."""
+    return re.sub(r"[^a-z' ]", " ", text.lower().replace("-", " ")).split()
+
+
+def adapt(
+    intents: IntentSet, config: AdaptConfig, progress: Callable[[str], None] | None = None
+) -> AdaptResult:
+    """Render, condition and hear the corpus, then solve and write the transform."""
+    say = progress or (lambda _text: None)
+    missing = tools_missing()
+    if missing:
+        raise ModelError(f"missing programs: {', '.join(missing)}; {INSTALL_HINT}")
+    base = SphinxModel.bundled(adapted=False)
+    texts = sentences(intents, config.utterances, config.command_share, config.seed)
+    with tempfile.TemporaryDirectory(prefix="haven-adapt-") as tmp, PocketsphinxRecognizer(
+        intents, model=base
+    ) as recognizer:
+        work = Path(tmp)
+        say(f"Rendering {len(texts)} sentences with espeak-ng and flite voices")
+        audio = _render(texts, config)
+        say(f"Hearing them clean and at {len(config.snrs) - 1} noise levels")
+        ids = _cepstra(recognizer, audio, config, work / "cep")
+        lines = _transcripts(texts, ids, base.dictionary, work)
+        say(f"Estimating the transform from {lines} utterances (sphinxtrain bw, mllr_solve)")
+        hmm = _trainable_model(base, work / "hmm")
+        loglik = _bw(hmm, work)
+        out_dir = config.models_dir / TRANSFORM_DIR
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / TRANSFORM_FILE
+        staged = work / TRANSFORM_FILE
+        _run(
+            [str(SPHINXTRAIN / "mllr_solve"), "-meanfn", str(hmm / "means"),
+             "-varfn", str(hmm / "variances"), "-outmllrfn", str(staged),
+             "-accumdir", str(work / "acc")],
+            work / "mllr_solve.log",
+        )
+        _check_loads(base, staged)
+        manifest: dict[str, object] = {
+            "made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "seed": config.seed,
+            "sentences": len(texts),
+            "utterances": lines,
+            "conditions": ["clean" if s is None else f"{s:g} dB" for s in config.snrs],
+            "voices": "espeak-ng and flite (listen.synth.random_training_voice); no festival",
+            "frame_log_likelihood": loglik,
+            "data_hash": hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16],
+        }
+        shutil.copyfile(staged, target)
+        (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return AdaptResult(target, manifest)
+
+
+def _render(texts: Sequence[str], config: AdaptConfig) -> list[np.ndarray | None]:
+    from ..listen import synth
+
+    rng = np.random.default_rng(config.seed)
+    voices = [synth.random_training_voice(rng) for _ in texts]
+
+    def one(i: int) -> np.ndarray | None:
+        try:
+            return synth.render(texts[i], voices[i])
+        except AudioError as exc:
+            _LOG.warning("could not render %r: %s", texts[i], exc)
+            return None
+
+    with ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="haven-adapt") as pool:
+        return list(pool.map(one, range(len(texts))))
+
+
+def _cepstra(
+    recognizer: PocketsphinxRecognizer,
+    audio: Sequence[np.ndarray | None],
+    config: AdaptConfig,
+    out: Path,
+) -> list[tuple[str, int]]:
+    """Each clip in each condition, conditioned as the recognizer does; pocketsphinx
+    writes its cepstra (``mfclogdir``), so the features are exactly the decoder's."""
+    from pocketsphinx import Config, Decoder
+
+    from ..listen import augment
+
+    rng = np.random.default_rng(config.seed + 1)
+    done: list[tuple[str, int]] = []
+    model = recognizer.model
+    for snr in config.snrs:
+        cond = "clean" if snr is None else f"{snr:g}dB"
+        folder = out / cond
+        folder.mkdir(parents=True)
+        decoder_config = Config(hmm=str(model.hmm), dict=str(model.dictionary), lm=None,
+                                logfn="/dev/null", mfclogdir=str(folder))
+        decoder = Decoder(decoder_config)
+        for key, value in recognizer.tuning.front_end.items():
+            decoder.config[key] = value
+        decoder.reinit_feat()
+        decoder.add_keyphrase("listen", "hello")
+        decoder.activate_search("listen")
+        for i, clip in enumerate(audio):
+            if clip is None or not len(clip):
+                continue
+            samples = _level(clip.astype(np.float64), rng)
+            if snr is not None:
+                kind = augment.NOISE_KINDS[i % len(augment.NOISE_KINDS)]
+                noise = augment.coloured_noise(kind, len(samples), rng)
+                samples = augment.mix_at_snr(samples, noise, snr)
+            pcm = recognizer.condition(np.clip(np.round(samples), -32768, 32767).astype(np.int16))
+            before = set(os.listdir(folder))
+            decoder.start_utt()
+            decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
+            decoder.end_utt()
+            written = [f for f in os.listdir(folder) if f not in before]
+            if len(written) != 1:
+                raise ModelError(f"pocketsphinx wrote {len(written)} cepstrum files for one clip")
+            os.replace(folder / written[0], folder / f"u{i:05d}.mfc")
+            done.append((cond, i))
+    return done
+
+
+def _level(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    from ..listen import augment
+
+    gain = 10 ** (rng.uniform(-24.0, -18.0) / 20.0) * 32768.0 / max(1.0, augment.rms(clip))
+    pad = np.zeros(8000)
+    return np.concatenate([pad, clip * gain, pad])
+
+
+def _transcripts(
+    texts: Sequence[str], ids: Sequence[tuple[str, int]], dictionary_path: Path, work: Path
+) -> int:
+    lexicon = Lexicon.load(dictionary_path)
+    ctl: list[str] = []
+    lsn: list[str] = []
+    added: dict[str, str] = {}
+    for cond, i in ids:
+        words = words_of(texts[i])
+        prons = lexicon.resolve(words)
+        if not words or prons.missing:
+            continue
+        added.update(prons.added)
+        ctl.append(f"{cond}/u{i:05d}")
+        lsn.append(f"<s> {' '.join(words)} </s> (u{i:05d})")
+    if not ctl:
+        raise ModelError("no utterance could be transcribed for adaptation")
+    (work / "ctl").write_text("\n".join(ctl) + "\n", encoding="utf-8")
+    (work / "lsn").write_text("\n".join(lsn) + "\n", encoding="utf-8")
+    dictionary = dictionary_path.read_text(encoding="utf-8")
+    dictionary += "".join(f"{word} {phones}\n" for word, phones in sorted(added.items()))
+    (work / "dict").write_text(dictionary, encoding="utf-8")
+    return len(ctl)
+
+
+def _trainable_model(base: SphinxModel, folder: Path) -> Path:
+    """The wheel's model as ``bw`` reads it: text mdef, float mixture weights."""
+    folder.mkdir()
+    for name in ("means", "variances", "transition_matrices", "noisedict", "feat.params"):
+        shutil.copyfile(base.hmm / name, folder / name)
+    _run([MDEF_CONVERT, "-text", str(base.hmm / "mdef"), str(folder / "mdef")],
+         folder.parent / "mdef.log")
+    write_mixture_weights(base.hmm / "sendump", folder / "mixture_weights")
+    return folder
+
+
+def _feature_args(hmm: Path) -> list[str]:
+    """``bw``'s feature options, from the model's own ``feat.params``."""
+    args: list[str] = []
+    for line in (hmm / "feat.params").read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("-feat", "-svspec", "-cmn", "-agc", "-varnorm"):
+            args += parts
+    return args
+
+
+def _bw(hmm: Path, work: Path) -> float:
+    acc = work / "acc"
+    acc.mkdir()
+    log = work / "bw.log"
+    _run(
+        [str(SPHINXTRAIN / "bw"), "-hmmdir", str(hmm), "-moddeffn", str(hmm / "mdef"),
+         "-ts2cbfn", ".ptm.", "-meanfn", str(hmm / "means"), "-varfn", str(hmm / "variances"),
+         "-mixwfn", str(hmm / "mixture_weights"), "-tmatfn", str(hmm / "transition_matrices"),
+         *_feature_args(hmm), "-dictfn", str(work / "dict"), "-fdictfn", str(hmm / "noisedict"),
+         "-ctlfn", str(work / "ctl"), "-lsnfn", str(work / "lsn"), "-accumdir", str(acc),
+         "-cepdir", str(work / "cep"), "-cepext", "mfc", "-timing", "no"],
+        log,
+    )
+    found = re.search(r"overall> stats \d+ \(-\d+\) (\S+)", log.read_text(errors="replace"))
+    return float(found.group(1)) if found else float("nan")
+
+
+def _run(cmd: list[str], log: Path) -> None:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ModelError(f"cannot run {cmd[0]}: {exc}; {INSTALL_HINT}") from exc
+    log.write_text(done.stdout + done.stderr, encoding="utf-8")
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        raise ModelError(f"{Path(cmd[0]).name} failed ({done.returncode}): {' | '.join(tail)}")
+
+
+def _check_loads(base: SphinxModel, transform: Path) -> None:
+    """The decoder must accept the transform before it replaces the shipped one."""
+    from pocketsphinx import Config, Decoder
+
+    try:
+        Decoder(Config(hmm=str(base.hmm), dict=str(base.dictionary), lm=None,
+                       logfn="/dev/null", mllr=str(transform)))
+    except (RuntimeError, ValueError) as exc:
+        raise ModelError(f"pocketsphinx rejects the new transform {transform}: {exc}") from exc
