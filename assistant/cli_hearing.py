@@ -17,6 +17,7 @@ from .config import SETTINGS_FILE, Settings, default_data_dir
 from .detect import Detection, detect_file, detect_stream, listen_stream, top_level_intents
 from .errors import AudioError, HavenError
 from .library import Library, default_intents_dir, default_models_dir
+from .live import LISTENING_ADAPTED
 from .models import install_model
 from .sources import raw_pcm_chunks
 from .stt import ENGINES, Recognizer, make_recognizer, recognizer_for
@@ -77,14 +78,16 @@ def cmd_detect(args: argparse.Namespace) -> int:
     else:
         allowed = top_level_intents(library)
     status = EXIT_OK
-    with recognizer_for(library, settings, args.engine, models_dir) as recognizer:
+    # --stream is the live listening, which keeps the plain model (live.LISTENING_ADAPTED)
+    adapted = LISTENING_ADAPTED if args.stream else True
+    with recognizer_for(library, settings, args.engine, models_dir, adapted) as recognizer:
         if args.stream:
             from .listen.listener import addressed_intents
 
             named = addressed_intents(library.intents, settings.wake_name)
             engine = args.engine or settings.engine
             with make_recognizer(named, engine, vosk_model=settings.vosk_model,
-                                 models_dir=models_dir) as addressed:  # fmt: skip
+                                 models_dir=models_dir, adapted=adapted) as addressed:  # fmt: skip
                 return _detect_streams(args, library, settings, recognizer, allowed, addressed)
         for name in args.files:
             if name == "-":

@@ -93,13 +93,18 @@ def test_adapt_writes_a_transform_and_its_manifest(small_models: Path) -> None:
     assert manifest["seed"] == 3
 
 
-def test_adapt_is_deterministic_for_a_seed(library: Library, tmp_path: Path) -> None:
-    """Same seed, same sentences and conditions: the same transform, number for number."""
+def test_adapt_is_repeatable_for_a_seed(library: Library, tmp_path: Path) -> None:
+    """Same seed: the same sentences, voices and noise, so the same transform to about two
+    decimals (the rendered espeak-ng audio itself differs a little from run to run; six
+    sentences make that show more than the shipped 900 do)."""
     made = []
     for run in ("a", "b"):
         config = AdaptConfig(models_dir=tmp_path / run, utterances=6, snrs=(None, 10.0), seed=5)
-        made.append(adapt(library.intents, config).transform.read_text())
-    assert made[0] == made[1]
+        text = adapt(library.intents, config).transform.read_text()
+        made.append(np.array([float(x) for x in text.split()]))
+    assert made[0].shape == made[1].shape
+    assert np.allclose(made[0], made[1], atol=0.03)
+    assert not np.allclose(made[0][3:172], np.eye(13).ravel(), atol=1e-3)
 
 
 def test_the_recognizer_applies_the_transform_and_still_hears_commands(
@@ -146,3 +151,21 @@ def test_missing_tools_name_the_packages(
     with pytest.raises(ModelError, match="apt-get install sphinxtrain pocketsphinx"):
         adapt(library.intents, AdaptConfig(models_dir=tmp_path, utterances=2))
     assert not (tmp_path / TRANSFORM_DIR).exists(), "nothing written when the tools are missing"
+
+
+def test_the_live_listening_keeps_the_plain_model_and_detect_uses_the_transform(
+    library: Library,
+) -> None:
+    """The listener was tuned on the plain model (live.LISTENING_ADAPTED explains why)."""
+    from assistant.config import Settings
+    from assistant.live import LISTENING_ADAPTED, create_addressed, create_recognizer
+    from assistant.stt import recognizer_for
+
+    assert LISTENING_ADAPTED is False
+    for make in (create_recognizer, create_addressed):
+        with make(library, Settings()) as rec:
+            assert isinstance(rec, PocketsphinxRecognizer)
+            assert rec.model.mllr is None
+    with recognizer_for(library, Settings()) as rec:
+        assert isinstance(rec, PocketsphinxRecognizer)
+        assert rec.model.mllr == ROOT / "models" / TRANSFORM_DIR / TRANSFORM_FILE

@@ -32,17 +32,19 @@ def make_recognizer(
     *,
     vosk_model: str | Path = "",
     models_dir: Path | None = None,
+    adapted: bool = True,
 ) -> Recognizer:
     """A recognizer for ``intents`` with the named engine.
 
     ``vosk`` uses ``vosk_model`` when given, else the first model in ``models_dir``
     (default ``models/``); with none there, ModelError names ``haven models install``.
-    ``pocketsphinx`` applies ``models_dir/sphinx/mllr_matrix`` (``haven adapt``) when present.
+    ``pocketsphinx`` applies ``models_dir/sphinx/mllr_matrix`` (``haven adapt``) when present
+    and ``adapted``.
     """
     if engine == "pocketsphinx":
         from .sphinx import PocketsphinxRecognizer, SphinxModel
 
-        return PocketsphinxRecognizer(intents, SphinxModel.bundled(models_dir))
+        return PocketsphinxRecognizer(intents, SphinxModel.bundled(models_dir, adapted))
     if engine == "vosk":
         from ..models import find_vosk_model
         from .voskrec import VoskRecognizer
@@ -52,7 +54,11 @@ def make_recognizer(
 
 
 def recognizer_for(
-    library: Library, settings: Settings, engine: str | None = None, models_dir: Path | None = None
+    library: Library,
+    settings: Settings,
+    engine: str | None = None,
+    models_dir: Path | None = None,
+    adapted: bool = True,
 ) -> Recognizer:
     """The recognizer the settings choose (``engine`` overrides ``settings.engine``)."""
     return make_recognizer(
@@ -60,4 +66,5 @@ def recognizer_for(
         engine or settings.engine,
         vosk_model=settings.vosk_model,
         models_dir=models_dir,
+        adapted=adapted,
     )
