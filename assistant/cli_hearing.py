@@ -17,7 +17,6 @@ from .config import SETTINGS_FILE, Settings, default_data_dir
 from .detect import Detection, detect_file, detect_stream, listen_stream, top_level_intents
 from .errors import AudioError, HavenError
 from .library import Library, default_intents_dir, default_models_dir
-from .live import LISTENING_ADAPTED
 from .models import install_model
 from .sources import raw_pcm_chunks
 from .stt import ENGINES, Recognizer, make_recognizer, recognizer_for
@@ -78,8 +77,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
     else:
         allowed = top_level_intents(library)
     status = EXIT_OK
-    # --stream is the live listening, which keeps the plain model (live.LISTENING_ADAPTED)
-    adapted = LISTENING_ADAPTED if args.stream else True
+    adapted = True
+    if args.stream:  # the live listening, which keeps the plain model for now
+        from .live import LISTENING_ADAPTED
+
+        adapted = LISTENING_ADAPTED
     with recognizer_for(library, settings, args.engine, models_dir, adapted) as recognizer:
         if args.stream:
             from .listen.listener import addressed_intents

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import SETTINGS_FILE, Settings
-from .errors import ConfigError, HavenError
+from .errors import ConfigError, HavenError, ModelError
 from .library import Library
 
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -91,10 +91,13 @@ def check_recognizer(settings: Settings, models_dir: Path) -> Check:
     model = Path(pocketsphinx.get_model_path()) / "en-us"
     if not (model / "en-us").is_dir():
         return Check("recognizer", False, f"no model in {model}", "pip install pocketsphinx")
-    from .stt.sphinx import TRANSFORM_DIR, TRANSFORM_FILE
+    from .stt.sphinx import SphinxModel
 
-    transform = models_dir / TRANSFORM_DIR / TRANSFORM_FILE
-    adapted = f", transform {transform}" if transform.is_file() else ", no transform (haven adapt)"
+    try:
+        transform = SphinxModel.bundled(models_dir).mllr
+    except ModelError as exc:
+        return Check("recognizer", False, str(exc), "make run reinstalls it")
+    adapted = f", transform {transform}" if transform else ", no transform (haven adapt)"
     return Check("recognizer", True, f"pocketsphinx, model {model}{adapted}")
 
 

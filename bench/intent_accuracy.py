@@ -25,7 +25,7 @@ from assistant.detect import detect_file, top_level_intents
 from assistant.library import Library, default_intents_dir
 from assistant.stt import make_recognizer
 from assistant.stt.base import Recognizer
-from assistant.stt.sphinx import PocketsphinxRecognizer, SphinxModel
+from assistant.stt.sphinx import SphinxModel
 
 from .devset import HELD_OUT, SNRS, Clip, build
 
@@ -64,11 +64,7 @@ def _init(engine: str, plain: bool) -> None:
     library = Library.load(default_intents_dir())
     _STATE["library"] = library
     _STATE["allowed"] = top_level_intents(library)
-    recognizer: Recognizer
-    if engine == "pocketsphinx" and plain:
-        recognizer = PocketsphinxRecognizer(library.intents, SphinxModel.bundled(adapted=False))
-    else:
-        recognizer = make_recognizer(library.intents, engine)
+    recognizer: Recognizer = make_recognizer(library.intents, engine, adapted=not plain)
     _STATE["recognizer"] = recognizer
 
 

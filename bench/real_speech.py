@@ -24,7 +24,7 @@ import numpy as np
 from assistant.audio import read_wav
 from assistant.library import Library, default_intents_dir
 from assistant.listen import augment
-from assistant.stt.sphinx import PocketsphinxRecognizer, SphinxModel
+from assistant.stt.sphinx import PocketsphinxRecognizer, SphinxModel, open_decoder
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
 SNRS: tuple[float | None, ...] = (None, 20.0, 10.0)
@@ -58,19 +58,10 @@ def edits(ref: Sequence[str], hyp: Sequence[str]) -> int:
 
 def word_errors(model: SphinxModel, items: list[tuple[Path, list[str]]], snr: float | None) -> int:
     """Word errors over ``items`` at ``snr`` (None: as recorded)."""
-    from pocketsphinx import Config, Decoder
-
     library = Library.load(default_intents_dir())
     errors = 0
     with PocketsphinxRecognizer(library.intents, model=model) as rec:
-        config = Config(hmm=str(model.hmm), dict=str(model.dictionary), lm=str(model.lm),
-                        logfn="/dev/null")
-        if model.mllr is not None:
-            config["mllr"] = str(model.mllr)
-        decoder = Decoder(config)
-        for key, value in rec.tuning.front_end.items():
-            decoder.config[key] = value
-        decoder.reinit_feat()
+        _, decoder = open_decoder(model, rec.tuning.front_end, lm=str(model.lm))
         rng = np.random.default_rng(7)
         for n, (path, ref) in enumerate(items):
             raw = np.fromfile(path, dtype="<i2") if path.suffix == ".raw" else read_wav(path)

@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,13 @@ from ..errors import AudioError, ModelError
 from ..intents import IntentSet
 from .grammar import build_grammar
 from .lexicon import Lexicon
-from .sphinx import TRANSFORM_DIR, TRANSFORM_FILE, PocketsphinxRecognizer, SphinxModel
+from .sphinx import (
+    TRANSFORM_DIR,
+    TRANSFORM_FILE,
+    PocketsphinxRecognizer,
+    SphinxModel,
+    open_decoder,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -68,7 +74,7 @@ class AdaptConfig:
     seed: int = 0
     """Seed of every random choice (sentences, voices, levels, noise)."""
     workers: int = 2
-    """Synthesis processes."""
+    """Synthesizers run at once (threads, each driving one synthesizer process)."""
 
 
 @dataclass(frozen=True)
@@ -217,23 +223,16 @@ def _cepstra(
 ) -> list[tuple[str, int]]:
     """Each clip in each condition, conditioned as the recognizer does; pocketsphinx
     writes its cepstra (``mfclogdir``), so the features are exactly the decoder's."""
-    from pocketsphinx import Config, Decoder
-
     from ..listen import augment
 
     rng = np.random.default_rng(config.seed + 1)
     done: list[tuple[str, int]] = []
-    model = recognizer.model
     for snr in config.snrs:
         cond = "clean" if snr is None else f"{snr:g}dB"
         folder = out / cond
         folder.mkdir(parents=True)
-        decoder_config = Config(hmm=str(model.hmm), dict=str(model.dictionary), lm=None,
-                                logfn="/dev/null", mfclogdir=str(folder))
-        decoder = Decoder(decoder_config)
-        for key, value in recognizer.tuning.front_end.items():
-            decoder.config[key] = value
-        decoder.reinit_feat()
+        _, decoder = open_decoder(recognizer.model, recognizer.tuning.front_end, lm=None,
+                                  mfclogdir=str(folder))  # fmt: skip
         decoder.add_keyphrase("listen", "hello")
         decoder.activate_search("listen")
         for i, clip in enumerate(audio):
@@ -341,10 +340,7 @@ def _run(cmd: list[str], log: Path) -> None:
 
 def _check_loads(base: SphinxModel, transform: Path) -> None:
     """The decoder must accept the transform before it replaces the shipped one."""
-    from pocketsphinx import Config, Decoder
-
     try:
-        Decoder(Config(hmm=str(base.hmm), dict=str(base.dictionary), lm=None,
-                       logfn="/dev/null", mllr=str(transform)))
+        open_decoder(replace(base, mllr=transform), {}, lm=None)
     except (RuntimeError, ValueError) as exc:
         raise ModelError(f"pocketsphinx rejects the new transform {transform}: {exc}") from exc

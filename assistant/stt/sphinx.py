@@ -22,7 +22,7 @@ import math
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType, TracebackType
@@ -61,7 +61,7 @@ class SphinxModel:
     lm: Path
     """General English n-gram model (for the background vocabulary)."""
     mllr: Path | None = None
-    """MLLR transform of the acoustic model's means (``haven train --adapt``), if any."""
+    """MLLR transform of the acoustic model's means (``haven adapt``), if any."""
 
     @classmethod
     def bundled(cls, models_dir: Path | None = None, adapted: bool = True) -> SphinxModel:
@@ -83,6 +83,24 @@ class SphinxModel:
             if transform.is_file():
                 model = replace(model, mllr=transform)
         return model
+
+
+def open_decoder(
+    model: SphinxModel, front_end: Mapping[str, Any], **options: Any
+) -> tuple[Any, Any]:
+    """A pocketsphinx (config, decoder) on ``model``, its transform applied, with the
+    front-end settings set on the decoder (the model's ``feat.params`` would override
+    them in the Config). ``options`` go to the Config (``lm``, ``mfclogdir``...)."""
+    from pocketsphinx import Config, Decoder
+
+    config = Config(hmm=str(model.hmm), dict=str(model.dictionary), logfn="/dev/null", **options)
+    if model.mllr is not None:
+        config["mllr"] = str(model.mllr)
+    decoder = Decoder(config)
+    for key, value in front_end.items():
+        decoder.config[key] = value
+    decoder.reinit_feat()
+    return config, decoder
 
 
 @dataclass(frozen=True)
@@ -143,7 +161,7 @@ class PocketsphinxRecognizer:
         tuning: Tuning | None = None,
         cache_size: int = 8,
     ) -> None:
-        from pocketsphinx import Config, Decoder, NGramModel
+        from pocketsphinx import NGramModel
 
         self.intents = intents
         """The intents whose phrases are recognized."""
@@ -159,19 +177,8 @@ class PocketsphinxRecognizer:
         self._tmp = tempfile.TemporaryDirectory(prefix="haven-sphinx-")
         self._lexicon = Lexicon.load(self.model.dictionary)
         try:
-            config = Config(
-                hmm=str(self.model.hmm),
-                dict=str(self.model.dictionary),
-                lm=None,
-                logfn="/dev/null",
-            )
-            if self.model.mllr is not None:
-                config["mllr"] = str(self.model.mllr)
+            config, self._decoder = open_decoder(self.model, self.tuning.front_end, lm=None)
             self._config = config
-            self._decoder: Any = Decoder(config)
-            for key, value in self.tuning.front_end.items():
-                self._decoder.config[key] = value
-            self._decoder.reinit_feat()
             general = NGramModel(config, self._decoder.logmath, str(self.model.lm))
         except (RuntimeError, ValueError) as exc:
             self._tmp.cleanup()
