@@ -36,3 +36,16 @@ def spoken_minutes(seconds: float) -> str:
         return f"{round(seconds)} seconds"
     minutes = round(seconds / 60)
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def heard_pause_minutes(minutes: int) -> int:
+    """The pause length to plan for a heard "<minutes> minutes": 13 to 19 become their
+    "-ty" twins (thirteen -> thirty ... nineteen -> ninety).
+
+    Before "minutes", "forty" and "fourteen" differ by one short N that runs into the M,
+    and the recognizer mostly hears the "-ty" numbers as "-teen" (BENCHMARKS.md, "-teen or
+    -ty"). A pause is never shortened below what was asked, so the reading that cannot be
+    shorter wins; a pause under 20 minutes is raised to 20 anyway, so this only ever
+    lengthens one.
+    """
+    return minutes * 10 - 100 if 13 <= minutes <= 19 else minutes

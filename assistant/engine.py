@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from .clock import Clock
 from .config import MAX_PAUSE_MINUTES, Settings
-from .durations import spoken_minutes
+from .durations import heard_pause_minutes, spoken_minutes
 from .events import (
     CrisisDetected,
     Earcon,
@@ -289,7 +289,8 @@ class Engine(StepRunner):
     def _call_pause(self, slots: Mapping[str, Any]) -> None:
         now = self.clock.now()
         self._emit(StopSpeaking(now))
-        asked = self._minutes(slots, default=self.settings.pause_minutes) * 60.0
+        heard = heard_pause_minutes(self._minutes(slots, default=self.settings.pause_minutes))
+        asked = heard * 60.0
         planned = min(max(asked, self.settings.pause_minutes * 60.0), MAX_PAUSE_MINUTES * 60.0)
         if self._pause is not None:
             remaining = self._pause.started + self._pause.planned - now

@@ -83,6 +83,16 @@ def test_pause_length_from_settings_and_request_but_never_below_twenty() -> None
     assert next(ev for ev in out if isinstance(ev, PauseStarted)).planned_seconds == 45 * 60
 
 
+def test_a_heard_teen_pause_is_planned_as_its_ty_twin() -> None:
+    """ "forty minutes" is often heard as "fourteen minutes" (BENCHMARKS.md, "-teen or
+    -ty"); the reading that cannot shorten the pause wins."""
+    for heard, planned in ((13, 30), (14, 40), (15, 50), (19, 90), (12, 20), (20, 20), (40, 40)):
+        e, _ = engine()
+        out = hear(e, "pause", minutes=heard)
+        started = next(ev for ev in out if isinstance(ev, PauseStarted))
+        assert started.planned_seconds == planned * 60, heard
+
+
 def test_pause_during_pause_only_lengthens() -> None:
     e, clock = engine()
     hear(e, "pause")

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.intents import IntentSet
 from assistant.stt.arpa import command_lm
-from assistant.stt.decide import Tuning, align, decide
+from assistant.stt.decide import Tuning, align, decide, longer_twins
 from assistant.stt.grammar import build_grammar, vosk_phrase_list
 from assistant.stt.lexicon import Lexicon, ipa_to_cmu
 from assistant.stt.wordgraph import WordGraph, iter_phrases
@@ -151,3 +151,27 @@ def test_alignment_and_decision(intents: IntentSet) -> None:
     assert not fitted.accepted
     nothing = decide("", "the rain finally stopped", intents, allowed, tuning)
     assert not nothing.accepted and nothing.reason
+
+
+def test_alignment_ignores_apostrophes() -> None:
+    """The open pass's everyday words spell "let's" as "lets"."""
+    assert align(["let's", "take", "a", "break"], ["lets", "take", "a", "break"]) == [True] * 4
+
+
+def test_when_the_passes_disagree_on_a_teen_the_longer_reading_wins(intents: IntentSet) -> None:
+    def said(number: str) -> list[str]:
+        return f"we need a pause for {number} minutes".split()
+
+    assert longer_twins(said("fourteen"), said("forty")) == said("forty")
+    assert longer_twins(said("fourteen"), said("fourteen")) == said("fourteen")
+    assert longer_twins(said("fourteen"), said("four")) == said("fourteen")
+    assert longer_twins(said("forty"), said("fourteen")) == said("forty")
+    allowed = set(intents.names)
+    verdict = decide("we need a pause for fourteen minutes", "we need a pause for forty minutes",
+                     intents, allowed, Tuning())  # fmt: skip
+    assert verdict.accepted and verdict.match is not None
+    assert verdict.match.slots["minutes"] == 40
+    # the other way round too: the grammar's -ty is kept when the open pass heard -teen
+    verdict = decide("we need a pause for forty minutes", "we need a pause for fourteen minutes",
+                     intents, allowed, Tuning())  # fmt: skip
+    assert verdict.match is not None and verdict.match.slots["minutes"] == 40
