@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def cmd_adapt(args: argparse.Namespace) -> int:
-    """Fit pocketsphinx's model to Haven's front end and noise; write the transform."""
+    """Fit pocketsphinx's model to Haven's front end and noise; write the adapted model."""
     from .library import Library
     from .stt.adapt import INSTALL_HINT, AdaptConfig, adapt, tools_missing
 
@@ -88,11 +88,12 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     intents = Path(args.intents) if getattr(args, "intents", None) else default_intents_dir()
     models = Path(args.models) if args.models else default_models_dir()
     library = Library.load(intents)
-    config = AdaptConfig(models_dir=models, utterances=args.utterances, seed=args.seed)
+    config = AdaptConfig(models_dir=models, utterances=args.utterances, rounds=args.rounds,
+                         seed=args.seed)  # fmt: skip
     started = time.monotonic()
     result = adapt(library.intents, config, _out)
-    _out(f"Wrote {result.transform} from {result.manifest['utterances']} utterances "
-         f"in {time.monotonic() - started:.0f} s")
+    _out(f"Wrote the adapted model to {result.folder} from "
+         f"{result.manifest['utterances']} utterances in {time.monotonic() - started:.0f} s")
     return EXIT_OK
 
 
@@ -102,7 +103,10 @@ def register_adapt(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
             "(needs Debian's sphinxtrain and pocketsphinx)")
     parser: argparse.ArgumentParser = subparsers.add_parser("adapt", help=text, description=text)
     parser.add_argument("--utterances", type=int, default=900,
-                        help="sentences to render (each heard clean and at 20, 10 and 5 dB)")
+                        help="sentences to render per round (each heard clean and at 20, 10 "
+                        "and 5 dB)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of re-estimation, each on new sentences")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--models", default=None, help="models folder (default: models/)")
     parser.set_defaults(func=cmd_adapt)

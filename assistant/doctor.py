@@ -94,10 +94,10 @@ def check_recognizer(settings: Settings, models_dir: Path) -> Check:
     from .stt.sphinx import SphinxModel
 
     try:
-        transform = SphinxModel.bundled(models_dir).mllr
+        folder = SphinxModel.bundled(models_dir).adapted
     except ModelError as exc:
         return Check("recognizer", False, str(exc), "make run reinstalls it")
-    adapted = f", transform {transform}" if transform else ", no transform (haven adapt)"
+    adapted = f", adapted in {folder}" if folder else ", not adapted (haven adapt)"
     return Check("recognizer", True, f"pocketsphinx, model {model}{adapted}")
 
 

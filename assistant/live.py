@@ -53,10 +53,10 @@ def describe(item: Event | Notice | Heard) -> str | None:
 
 
 LISTENING_ADAPTED = False
-"""Whether the live listening uses ``haven adapt``'s transform of the speech model. Not
-yet: its detectors, floors and both-passes rules were tuned on the plain model, and with
-the transform the 30-minute soak heard 2 false pauses and missed 1 command (BENCHMARKS.md).
-``haven detect FILE`` uses the transform."""
+"""Whether the live listening uses ``haven adapt``'s adapted speech model. Not yet: its
+detectors, floors and both-passes rules were tuned on the plain model, and with an adapted
+model (the earlier MLLR transform) the 30-minute soak heard 2 false pauses and missed 1
+command (BENCHMARKS.md). ``haven detect FILE`` uses the adapted model."""
 
 
 def create_recognizer(library: Library, settings: Settings) -> Recognizer:

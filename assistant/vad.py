@@ -274,12 +274,14 @@ def utterances(
         yield last
 
 
-RECORDING = VadConfig(threshold_db=9.0, background_ms=10)
+RECORDING = VadConfig(threshold_db=9.0, background_ms=10, pre_roll_ms=700)
 """The detector on 10 ms levels alone, for a recording that holds one command
 (:func:`speech_span`, ``haven detect FILE``): there the span runs from the first onset to
 the last end anyway, so babble cannot keep it open, while in steady noise the background
 test trims and splits commands (the spoken dev set at 10 dB SNR: 64.2% accepted with it,
-73.6% without; BENCHMARKS.md, Intent accuracy)."""
+73.6% without; BENCHMARKS.md, Intent accuracy). A 700 ms lead-in (300 ms live) gives the
+recognizer's noise estimate and cepstral mean some noise before the first word: in noise
+the onset the detector finds is late, and the first word's start was being lost."""
 
 
 def speech_span(samples: np.ndarray, config: VadConfig | None = None) -> Utterance | None:

@@ -78,7 +78,7 @@ def evaluate(
     clips: Sequence[Clip], engine: str, workers: int, plain: bool = False
 ) -> list[Outcome]:
     """Decode every clip with ``workers`` processes, one recognizer each (``plain``:
-    pocketsphinx without Haven's transform of its model)."""
+    pocketsphinx without Haven's adaptation of its model)."""
     with mp.get_context("fork").Pool(workers, _init, (engine, plain)) as pool:
         return pool.map(_run, clips, chunksize=8)
 
@@ -204,11 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--voices", default="", help="comma-separated (default: all found)")
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     parser.add_argument("--plain", action="store_true",
-                        help="pocketsphinx without models/sphinx/mllr_matrix (for comparison)")
+                        help="pocketsphinx without models/sphinx/ (haven adapt), for comparison")
     args = parser.parse_args(argv)
     if args.engine == "pocketsphinx":
-        transform = SphinxModel.bundled(adapted=not args.plain).mllr
-        label = f"pocketsphinx with {transform.relative_to(ROOT)}" if transform else (
+        folder = SphinxModel.bundled(adapted=not args.plain).adapted
+        label = f"pocketsphinx adapted ({folder.relative_to(ROOT)}/)" if folder else (
             "pocketsphinx, plain model")
     else:
         label = args.engine

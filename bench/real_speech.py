@@ -1,14 +1,14 @@
-"""Real human recordings, with and without Haven's transform of the speech model.
+"""Real human recordings, with and without Haven's adaptation of the speech model.
 
 Every other benchmark speaks with synthetic voices, and ``haven adapt`` fits the model on
-synthetic voices too, so this one checks the transform on people: the recordings that
+synthetic voices too, so this one checks the adapted model on people: the recordings that
 Debian's ``pocketsphinx-testdata`` ships with their transcripts (cards: five short
 utterances by one speaker; librivox: five sentences read from *Sense and Sensibility*;
 "go forward ten meters"). Each is decoded with the wheel's general English language model
 (open vocabulary, so the word error rate measures the acoustic model), after the
 recognizer's own noise filter and floor, clean and with white, pink or brown noise at
 20 and 10 dB. Eleven utterances are a small sample: read it as a check that the
-transform does not hurt real voices, not as an accuracy figure.
+adaptation does not hurt real voices, not as an accuracy figure.
 
     python -m bench.real_speech
 """
@@ -88,10 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sum(len(ref) for _, ref in items)
     models = {
         "plain model": SphinxModel.bundled(adapted=False),
-        "with transform": SphinxModel.bundled(),
+        "adapted": SphinxModel.bundled(),
     }
-    if models["with transform"].mllr is None:
-        print("no models/sphinx/mllr_matrix: run `haven adapt` first")
+    if models["adapted"].adapted is None:
+        print("no adapted model in models/sphinx/: run `haven adapt` first")
         return 1
     print(f"{len(items)} recordings, {words} words; word error rate (errors)")
     print("| condition | " + " | ".join(models) + " |")

@@ -1,8 +1,8 @@
-"""``haven adapt``: the MLLR transform of pocketsphinx's model, made with real sphinxtrain.
+"""``haven adapt``: MAP adaptation of pocketsphinx's model, made with real sphinxtrain.
 
-Every test here runs the real tools: Debian's sphinxtrain (``bw``, ``mllr_solve``) and
-``pocketsphinx_mdef_convert``, espeak-ng and flite for the speech, and the pocketsphinx
-decoder that writes the cepstra and later applies the transform.
+Every test here runs the real tools: Debian's sphinxtrain (``bw``, ``map_adapt``,
+``mk_s2sendump``) and ``pocketsphinx_mdef_convert``, espeak-ng and flite for the speech,
+and the pocketsphinx decoder that writes the cepstra and later loads the adapted model.
 """
 
 from __future__ import annotations
@@ -23,8 +23,14 @@ from assistant.errors import ModelError
 from assistant.library import Library
 from assistant.stt import adapt as adapt_module
 from assistant.stt import make_recognizer
-from assistant.stt.adapt import AdaptConfig, adapt, tools_missing, write_mixture_weights
-from assistant.stt.sphinx import TRANSFORM_DIR, TRANSFORM_FILE, PocketsphinxRecognizer, SphinxModel
+from assistant.stt.adapt import (
+    AdaptConfig,
+    adapt,
+    read_gaussians,
+    tools_missing,
+    write_mixture_weights,
+)
+from assistant.stt.sphinx import ADAPTED_DIR, ADAPTED_FILES, PocketsphinxRecognizer, SphinxModel
 from tests.speech import have, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +39,7 @@ pytestmark = pytest.mark.skipif(
     bool(tools_missing()) or not have("flite-slt") or not have("espeak-us-m3"),
     reason="needs sphinxtrain, pocketsphinx_mdef_convert, flite and espeak-ng (make sysdeps)",
 )
+WHEEL = SphinxModel.bundled(adapted=False).hmm
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +49,10 @@ def library() -> Library:
 
 @pytest.fixture(scope="module")
 def small_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A models folder with a transform made by ``haven adapt`` from 16 sentences."""
+    """A models folder with a model adapted by ``haven adapt`` from 2 x 12 sentences."""
     models = tmp_path_factory.mktemp("models")
-    code = main(["adapt", "--utterances", "16", "--seed", "3", "--models", str(models)])
+    code = main(["adapt", "--utterances", "12", "--rounds", "2", "--seed", "3",
+                 "--models", str(models)])  # fmt: skip
     assert code == 0
     yield models
 
@@ -77,42 +85,46 @@ def test_recovered_mixture_weights_decode_like_the_sendump(tmp_path: Path) -> No
     assert "forward" in results[0].split()
 
 
-def test_adapt_writes_a_transform_and_its_manifest(small_models: Path) -> None:
-    transform = small_models / TRANSFORM_DIR / TRANSFORM_FILE
-    lines = transform.read_text().split()
-    assert lines[:2] == ["1", "3"], "one class, three feature streams"
-    assert lines[2] == "13", "stream 0 has 13 dimensions"
-    # stream 0's 13 x 13 matrix, then its 13 offsets: a real transform is not the identity
-    matrix = np.array([float(x) for x in lines[3 : 3 + 169]]).reshape(13, 13)
-    assert not np.allclose(matrix, np.eye(13), atol=1e-3)
-    assert np.all(np.isfinite(matrix))
-    manifest = json.loads((small_models / TRANSFORM_DIR / "manifest.json").read_text())
-    assert manifest["sentences"] == 16
-    assert manifest["utterances"] >= 56, "16 sentences in 4 conditions, few dropped"
+def test_adapt_writes_an_adapted_model_and_its_manifest(small_models: Path) -> None:
+    folder = small_models / ADAPTED_DIR
+    for name in ("means", "variances"):
+        wheel, adapted = read_gaussians(WHEEL / name), read_gaussians(folder / name)
+        assert adapted.shape == wheel.shape == (42 * 3 * 128 * 13,)
+        assert np.all(np.isfinite(adapted))
+        moved = np.abs(adapted - wheel) > 1e-3 * (np.abs(wheel) + 1e-3)
+        assert 0.05 < moved.mean() < 1.0, f"{name}: MAP moves the Gaussians that saw data"
+    assert read_gaussians(folder / "variances").min() >= 0.0
+    assert (folder / "sendump").stat().st_size == (WHEEL / "sendump").stat().st_size
+    assert (folder / "sendump").read_bytes() != (WHEEL / "sendump").read_bytes()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["sentences"] == 24, "12 sentences in each of 2 rounds"
+    assert len(manifest["rounds"]) == 2
+    assert manifest["utterances"] >= 84, "24 sentences in 4 conditions, few dropped"
     assert manifest["conditions"] == ["clean", "20 dB", "10 dB", "5 dB"]
     assert manifest["seed"] == 3
+    assert "MAP" in manifest["method"]
 
 
 def test_adapt_is_repeatable_for_a_seed(library: Library, tmp_path: Path) -> None:
-    """Same seed: the same sentences, voices and noise, so the same transform to about two
-    decimals (the rendered espeak-ng audio itself differs a little from run to run; six
-    sentences make that show more than the shipped 900 do)."""
+    """Same seed: the same sentences, voices and noise, so nearly the same model (the
+    rendered espeak-ng audio itself differs a little from run to run)."""
     made = []
     for run in ("a", "b"):
-        config = AdaptConfig(models_dir=tmp_path / run, utterances=6, snrs=(None, 10.0), seed=5)
-        text = adapt(library.intents, config).transform.read_text()
-        made.append(np.array([float(x) for x in text.split()]))
-    assert made[0].shape == made[1].shape
-    assert np.allclose(made[0], made[1], atol=0.03)
-    assert not np.allclose(made[0][3:172], np.eye(13).ravel(), atol=1e-3)
+        config = AdaptConfig(models_dir=tmp_path / run, utterances=6, rounds=1,
+                             snrs=(None, 10.0), seed=5)  # fmt: skip
+        made.append(read_gaussians(adapt(library.intents, config).folder / "means"))
+    wheel = read_gaussians(WHEEL / "means")
+    change = np.abs(made[0] - wheel)
+    assert change.max() > 0.1, "the adaptation moved some means"
+    assert np.abs(made[0] - made[1]).max() < 0.25 * change.max()
 
 
-def test_the_recognizer_applies_the_transform_and_still_hears_commands(
+def test_the_recognizer_loads_the_adapted_model_and_still_hears_commands(
     small_models: Path, library: Library, tmp_path: Path
 ) -> None:
     with make_recognizer(library.intents, "pocketsphinx", models_dir=small_models) as rec:
         assert isinstance(rec, PocketsphinxRecognizer)
-        assert rec.model.mllr == small_models / TRANSFORM_DIR / TRANSFORM_FILE
+        assert rec.model.adapted == small_models / ADAPTED_DIR
         allowed = top_level_intents(library)
         for text, intent in (("we need a pause", "pause"), ("start a check in", "start_checkin")):
             wav = synthesize(text, "flite-rms", tmp_path)
@@ -122,24 +134,40 @@ def test_the_recognizer_applies_the_transform_and_still_hears_commands(
         assert detect_file(rec, library.intents, ordinary, allowed).intent is None
 
 
-def test_without_a_transform_the_plain_model_is_used(tmp_path: Path) -> None:
-    assert SphinxModel.bundled(tmp_path).mllr is None
-    assert SphinxModel.bundled(adapted=False).mllr is None
+def test_without_an_adapted_model_the_plain_model_is_used(tmp_path: Path) -> None:
+    assert SphinxModel.bundled(tmp_path).adapted is None
+    assert SphinxModel.bundled(adapted=False).adapted is None
 
 
-def test_the_shipped_transform_is_found_in_models() -> None:
-    shipped = ROOT / "models" / TRANSFORM_DIR / TRANSFORM_FILE
-    assert shipped.is_file(), "models/sphinx/mllr_matrix is made by `haven adapt` and committed"
-    assert SphinxModel.bundled().mllr == shipped
+def test_the_shipped_adapted_model_is_found_in_models() -> None:
+    shipped = ROOT / "models" / ADAPTED_DIR
+    for name in ADAPTED_FILES:
+        assert (shipped / name).is_file(), f"models/sphinx/{name} is made by `haven adapt`"
+    assert SphinxModel.bundled().adapted == shipped
 
 
-def test_a_broken_transform_names_the_file_and_the_fix(library: Library, tmp_path: Path) -> None:
-    folder = tmp_path / TRANSFORM_DIR
+def test_a_broken_adapted_model_names_the_folder_and_the_fix(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / ADAPTED_DIR
     folder.mkdir()
-    (folder / TRANSFORM_FILE).write_text("not a transform\n")
+    for name in ADAPTED_FILES:
+        (folder / name).write_text("not a model\n")
     with pytest.raises(ModelError) as caught:
         make_recognizer(library.intents, "pocketsphinx", models_dir=tmp_path)
-    assert str(folder / TRANSFORM_FILE) in str(caught.value)
+    assert str(folder) in str(caught.value)
+    assert "haven adapt" in str(caught.value)
+
+
+def test_an_incomplete_adapted_model_names_the_missing_file(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / ADAPTED_DIR
+    folder.mkdir()
+    shutil.copyfile(WHEEL / "means", folder / "means")
+    with pytest.raises(ModelError) as caught:
+        make_recognizer(library.intents, "pocketsphinx", models_dir=tmp_path)
+    assert str(folder / "variances") in str(caught.value)
     assert "haven adapt" in str(caught.value)
 
 
@@ -150,10 +178,10 @@ def test_missing_tools_name_the_packages(
     assert tools_missing()
     with pytest.raises(ModelError, match="apt-get install sphinxtrain pocketsphinx"):
         adapt(library.intents, AdaptConfig(models_dir=tmp_path, utterances=2))
-    assert not (tmp_path / TRANSFORM_DIR).exists(), "nothing written when the tools are missing"
+    assert not (tmp_path / ADAPTED_DIR).exists(), "nothing written when the tools are missing"
 
 
-def test_the_live_listening_keeps_the_plain_model_and_detect_uses_the_transform(
+def test_the_live_listening_keeps_the_plain_model_and_detect_uses_the_adapted_one(
     library: Library,
 ) -> None:
     """The listener was tuned on the plain model (live.LISTENING_ADAPTED explains why)."""
@@ -165,7 +193,7 @@ def test_the_live_listening_keeps_the_plain_model_and_detect_uses_the_transform(
     for make in (create_recognizer, create_addressed):
         with make(library, Settings()) as rec:
             assert isinstance(rec, PocketsphinxRecognizer)
-            assert rec.model.mllr is None
+            assert rec.model.adapted is None
     with recognizer_for(library, Settings()) as rec:
         assert isinstance(rec, PocketsphinxRecognizer)
-        assert rec.model.mllr == ROOT / "models" / TRANSFORM_DIR / TRANSFORM_FILE
+        assert rec.model.adapted == ROOT / "models" / ADAPTED_DIR

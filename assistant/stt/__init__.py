@@ -38,7 +38,7 @@ def make_recognizer(
 
     ``vosk`` uses ``vosk_model`` when given, else the first model in ``models_dir``
     (default ``models/``); with none there, ModelError names ``haven models install``.
-    ``pocketsphinx`` applies ``models_dir/sphinx/mllr_matrix`` (``haven adapt``) when present
+    ``pocketsphinx`` loads the model ``haven adapt`` wrote to ``models_dir/sphinx/`` when present
     and ``adapted``.
     """
     if engine == "pocketsphinx":

@@ -1,16 +1,22 @@
-"""``haven adapt``: an MLLR transform that fits pocketsphinx's model to Haven's front end.
+"""``haven adapt``: MAP adaptation of pocketsphinx's model to Haven's front end and rooms.
 
 The wheel's English model was trained on clean read speech. Haven hears through its
 Wiener filter and a fixed noise floor (``sphinx.PocketsphinxRecognizer.condition``), in
 rooms with noise. This module renders speech with many synthetic voices (espeak-ng and
 flite, never festival: that family is held out for the benchmarks), mixes in white, pink
 and brown noise at several SNRs, conditions it exactly as the recognizer does, lets
-pocketsphinx itself write the cepstra, and estimates one global MLLR transform of the
-model's means with sphinxtrain's ``bw`` and ``mllr_solve`` (Debian's ``sphinxtrain``;
-``pocketsphinx_mdef_convert`` from Debian's ``pocketsphinx`` writes the text model
-definition ``bw`` reads). One transform of 3 x 13 x 14 numbers is all it learns, so it
-cannot learn any one voice or sentence; it is applied at load time with pocketsphinx's
-``mllr`` option.
+pocketsphinx itself write the cepstra, and re-estimates the model's Gaussian means,
+variances and mixture weights by maximum a posteriori (MAP) adaptation with sphinxtrain's
+``bw`` and ``map_adapt`` (Debian's ``sphinxtrain``; ``pocketsphinx_mdef_convert`` from
+Debian's ``pocketsphinx`` writes the text model definition ``bw`` reads).
+
+MAP moves each Gaussian from the wheel's value towards what the data says, weighted by
+how much data that Gaussian saw against a prior weight ``tau``: a well-heard sound moves,
+a rarely heard one keeps the wheel's value. ``rounds`` rounds each render new sentences
+and align them with the previous round's model. A large ``tau`` and hundreds of voices
+keep it from learning any one voice or sentence. ``mk_s2sendump`` packs the mixture
+weights into the 8-bit ``sendump`` pocketsphinx loads; the three files replace the
+wheel's (pocketsphinx's ``mean``, ``var`` and ``sendump`` options) at load time.
 
 The wheel ships its mixture weights only as an 8-bit ``sendump``; ``bw`` needs them as a
 float ``mixture_weights`` file, which ``write_mixture_weights`` recovers.
@@ -41,8 +47,8 @@ from ..intents import IntentSet
 from .grammar import build_grammar
 from .lexicon import Lexicon
 from .sphinx import (
-    TRANSFORM_DIR,
-    TRANSFORM_FILE,
+    ADAPTED_DIR,
+    ADAPTED_FILES,
     PocketsphinxRecognizer,
     SphinxModel,
     open_decoder,
@@ -53,6 +59,7 @@ _LOG = logging.getLogger(__name__)
 SPHINXTRAIN = Path("/usr/lib/sphinxtrain")
 MDEF_CONVERT = "pocketsphinx_mdef_convert"
 INSTALL_HINT = "apt-get install sphinxtrain pocketsphinx"
+TOOLS = ("bw", "map_adapt", "mk_s2sendump")
 MANIFEST = "manifest.json"
 _LOG_BASE = 1.0001
 _SENSCR_SHIFT = 10
@@ -64,9 +71,13 @@ class AdaptConfig:
     """What ``adapt`` renders and where it writes."""
 
     models_dir: Path
-    """The transform goes to ``models_dir/sphinx/``."""
+    """The adapted model goes to ``models_dir/sphinx/``."""
     utterances: int = 900
-    """Sentences rendered (each is used clean and at every SNR)."""
+    """Sentences rendered per round (each is used clean and at every SNR)."""
+    rounds: int = 2
+    """Rounds of alignment and MAP re-estimation, each on new sentences."""
+    tau: float = 300.0
+    """MAP prior weight: how many frames of data it takes to move a Gaussian halfway."""
     snrs: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)
     """Conditions each sentence is heard in (None: clean)."""
     command_share: float = 2 / 3
@@ -81,13 +92,14 @@ class AdaptConfig:
 class AdaptResult:
     """What ``adapt`` wrote."""
 
-    transform: Path
+    folder: Path
+    """Where the adapted means, variances and sendump were written."""
     manifest: dict[str, object]
 
 
 def tools_missing() -> list[str]:
     """The programs ``adapt`` needs that are not installed."""
-    missing = [str(SPHINXTRAIN / n) for n in ("bw", "mllr_solve") if not (SPHINXTRAIN / n).exists()]
+    missing = [str(SPHINXTRAIN / n) for n in TOOLS if not (SPHINXTRAIN / n).exists()]
     if shutil.which(MDEF_CONVERT) is None:
         missing.append(MDEF_CONVERT)
     return missing
@@ -129,6 +141,25 @@ def write_mixture_weights(sendump: Path, out: Path) -> tuple[int, int, int]:
     return senones, n_streams, densities
 
 
+def read_gaussians(path: Path) -> np.ndarray:
+    """Every value of a sphinx3 ``means`` or ``variances`` file, in file order."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc})") from exc
+    end = data.find(b"endhdr\n")
+    if not data.startswith(b"s3\n") or end < 0:
+        raise ModelError(f"{path}: not a sphinx3 parameter file")
+    offset = end + len(b"endhdr\n") + 4
+    codebooks, streams, densities = struct.unpack_from("<3i", data, offset)
+    offset += 12 + 4 * streams
+    (count,) = struct.unpack_from("<i", data, offset)
+    values = np.frombuffer(data, dtype="<f4", count=count, offset=offset + 4)
+    if codebooks * densities * streams <= 0 or values.size != count:
+        raise ModelError(f"{path}: {values.size} values where the header says {count}")
+    return values
+
+
 def sentences(intents: IntentSet, count: int, command_share: float, seed: int) -> list[str]:
     """``count`` sentences: the intents' phrasings and ordinary talk, chosen by ``seed``."""
     from ..listen import negatives
@@ -153,49 +184,63 @@ def words_of(text: str) -> list[str]:
 def adapt(
     intents: IntentSet, config: AdaptConfig, progress: Callable[[str], None] | None = None
 ) -> AdaptResult:
-    """Render, condition and hear the corpus, then solve and write the transform."""
+    """Render, condition and hear the corpus, re-estimate the model, write it."""
     say = progress or (lambda _text: None)
     missing = tools_missing()
     if missing:
         raise ModelError(f"missing programs: {', '.join(missing)}; {INSTALL_HINT}")
     base = SphinxModel.bundled(adapted=False)
-    texts = sentences(intents, config.utterances, config.command_share, config.seed)
+    rounds = max(1, config.rounds)
     with tempfile.TemporaryDirectory(prefix="haven-adapt-") as tmp, PocketsphinxRecognizer(
         intents, model=base
     ) as recognizer:
         work = Path(tmp)
-        say(f"Rendering {len(texts)} sentences with espeak-ng and flite voices")
-        audio = _render(texts, config)
-        say(f"Hearing them clean and at {len(config.snrs) - 1} noise levels")
-        ids = _cepstra(recognizer, audio, config, work / "cep")
-        lines = _transcripts(texts, ids, base.dictionary, work)
-        say(f"Estimating the transform from {lines} utterances (sphinxtrain bw, mllr_solve)")
-        hmm = _trainable_model(base, work / "hmm")
-        loglik = _bw(hmm, work)
-        out_dir = config.models_dir / TRANSFORM_DIR
+        hmm = _trainable_model(base, work / "hmm0")
+        used: list[str] = []
+        history: list[dict[str, object]] = []
+        for turn in range(rounds):
+            seed = config.seed + 1000 * turn
+            texts = sentences(intents, config.utterances, config.command_share, seed)
+            used += texts
+            step = work / f"round{turn + 1}"
+            step.mkdir()
+            say(f"Round {turn + 1} of {rounds}: rendering {len(texts)} sentences "
+                "with espeak-ng and flite voices")  # fmt: skip
+            audio = _render(texts, replace(config, seed=seed))
+            say(f"Round {turn + 1}: hearing them clean and at {len(config.snrs) - 1} noise levels")
+            ids = _cepstra(recognizer, audio, replace(config, seed=seed), step / "cep")
+            lines = _transcripts(texts, ids, base.dictionary, step)
+            say(f"Round {turn + 1}: re-estimating from {lines} utterances (bw, map_adapt)")
+            loglik = _bw(hmm, step)
+            hmm = _map(hmm, step, work / f"hmm{turn + 1}", config.tau)
+            history.append({"utterances": lines, "frame_log_likelihood": loglik})
+        _run([str(SPHINXTRAIN / "mk_s2sendump"), "-pocketsphinx", "yes",
+              "-moddeffn", str(hmm / "mdef"), "-mixwfn", str(hmm / "mixture_weights"),
+              "-sendumpfn", str(hmm / "sendump")], work / "mk_s2sendump.log")  # fmt: skip
+        _check_loads(base, hmm)
+        out_dir = config.models_dir / ADAPTED_DIR
         out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / TRANSFORM_FILE
-        staged = work / TRANSFORM_FILE
-        _run(
-            [str(SPHINXTRAIN / "mllr_solve"), "-meanfn", str(hmm / "means"),
-             "-varfn", str(hmm / "variances"), "-outmllrfn", str(staged),
-             "-accumdir", str(work / "acc")],
-            work / "mllr_solve.log",
-        )
-        _check_loads(base, staged)
         manifest: dict[str, object] = {
             "made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "method": f"MAP (sphinxtrain bw + map_adapt, fixed tau {config.tau:g}), "
+            f"{rounds} round(s)",
             "seed": config.seed,
-            "sentences": len(texts),
-            "utterances": lines,
+            "sentences": len(used),
+            "utterances": sum(int(str(h["utterances"])) for h in history),
+            "rounds": history,
             "conditions": ["clean" if s is None else f"{s:g} dB" for s in config.snrs],
             "voices": "espeak-ng and flite (listen.synth.random_training_voice); no festival",
-            "frame_log_likelihood": loglik,
-            "data_hash": hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16],
+            "data_hash": hashlib.sha256("\n".join(used).encode()).hexdigest()[:16],
         }
-        shutil.copyfile(staged, target)
+        for name in ADAPTED_FILES:
+            shutil.copyfile(hmm / name, out_dir / f".{name}.new")
+        for name in ADAPTED_FILES:
+            os.replace(out_dir / f".{name}.new", out_dir / name)
+        stale = out_dir / "mllr_matrix"
+        if stale.exists():
+            stale.unlink()
         (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return AdaptResult(target, manifest)
+    return AdaptResult(out_dir, manifest)
 
 
 def _render(texts: Sequence[str], config: AdaptConfig) -> list[np.ndarray | None]:
@@ -338,9 +383,26 @@ def _run(cmd: list[str], log: Path) -> None:
         raise ModelError(f"{Path(cmd[0]).name} failed ({done.returncode}): {' | '.join(tail)}")
 
 
-def _check_loads(base: SphinxModel, transform: Path) -> None:
-    """The decoder must accept the transform before it replaces the shipped one."""
+def _map(prior: Path, step: Path, out: Path, tau: float) -> Path:
+    """``map_adapt``: the model in ``prior`` moved towards ``step``'s accumulators."""
+    out.mkdir()
+    for name in ("mdef", "transition_matrices", "noisedict", "feat.params"):
+        shutil.copyfile(prior / name, out / name)
+    _run(
+        [str(SPHINXTRAIN / "map_adapt"), "-moddeffn", str(prior / "mdef"), "-ts2cbfn", ".ptm.",
+         "-meanfn", str(prior / "means"), "-varfn", str(prior / "variances"),
+         "-mixwfn", str(prior / "mixture_weights"), "-tmatfn", str(prior / "transition_matrices"),
+         "-accumdir", str(step / "acc"), "-bayesmean", "no", "-fixedtau", "yes",
+         "-tau", f"{tau:g}", "-mapmeanfn", str(out / "means"), "-mapvarfn", str(out / "variances"),
+         "-mapmixwfn", str(out / "mixture_weights")],
+        step / "map_adapt.log",
+    )
+    return out
+
+
+def _check_loads(base: SphinxModel, hmm: Path) -> None:
+    """The decoder must accept the new model before it replaces the shipped one."""
     try:
-        open_decoder(replace(base, mllr=transform), {}, lm=None)
+        open_decoder(replace(base, adapted=hmm), {}, lm=None)
     except (RuntimeError, ValueError) as exc:
-        raise ModelError(f"pocketsphinx rejects the new transform {transform}: {exc}") from exc
+        raise ModelError(f"pocketsphinx rejects the adapted model in {hmm}: {exc}") from exc

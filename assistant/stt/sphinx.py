@@ -42,9 +42,10 @@ from .wordgraph import WordGraph
 
 _LOG = logging.getLogger(__name__)
 
-TRANSFORM_DIR = "sphinx"
-TRANSFORM_FILE = "mllr_matrix"
-"""``haven adapt`` writes ``models/sphinx/mllr_matrix``; the recognizer applies it when present."""
+ADAPTED_DIR = "sphinx"
+"""``haven adapt`` writes its model to ``models/sphinx/``; the recognizer loads it when present."""
+ADAPTED_FILES = {"means": "mean", "variances": "var", "sendump": "sendump"}
+"""File of the adapted model -> the pocketsphinx option that loads it over the wheel's."""
 FRAME_RATE = 100
 """pocketsphinx frames per second."""
 _OOV = -500_000_000
@@ -60,13 +61,14 @@ class SphinxModel:
     """Pronouncing dictionary."""
     lm: Path
     """General English n-gram model (for the background vocabulary)."""
-    mllr: Path | None = None
-    """MLLR transform of the acoustic model's means (``haven adapt``), if any."""
+    adapted: Path | None = None
+    """Folder of the MAP-adapted means, variances and mixture weights (``haven adapt``)
+    that replace the wheel's, if any."""
 
     @classmethod
     def bundled(cls, models_dir: Path | None = None, adapted: bool = True) -> SphinxModel:
-        """The English model the pocketsphinx wheel ships, with Haven's transform of it
-        (``models_dir/sphinx/mllr_matrix``, default ``models/``) when ``adapted`` and present."""
+        """The English model the pocketsphinx wheel ships, with Haven's adaptation of it
+        (``models_dir/sphinx/``, default ``models/``) when ``adapted`` and present."""
         try:
             import pocketsphinx
         except ImportError as exc:  # pragma: no cover - a dependency
@@ -79,28 +81,50 @@ class SphinxModel:
         if adapted:
             from ..library import default_models_dir
 
-            transform = (models_dir or default_models_dir()) / TRANSFORM_DIR / TRANSFORM_FILE
-            if transform.is_file():
-                model = replace(model, mllr=transform)
+            folder = (models_dir or default_models_dir()) / ADAPTED_DIR
+            if any((folder / name).exists() for name in ADAPTED_FILES):
+                model = replace(model, adapted=folder)
         return model
 
 
 def open_decoder(
     model: SphinxModel, front_end: Mapping[str, Any], **options: Any
 ) -> tuple[Any, Any]:
-    """A pocketsphinx (config, decoder) on ``model``, its transform applied, with the
+    """A pocketsphinx (config, decoder) on ``model``, its adaptation loaded, with the
     front-end settings set on the decoder (the model's ``feat.params`` would override
     them in the Config). ``options`` go to the Config (``lm``, ``mfclogdir``...)."""
     from pocketsphinx import Config, Decoder
 
     config = Config(hmm=str(model.hmm), dict=str(model.dictionary), logfn="/dev/null", **options)
-    if model.mllr is not None:
-        config["mllr"] = str(model.mllr)
+    if model.adapted is not None:
+        for name, option in ADAPTED_FILES.items():
+            path = model.adapted / name
+            _check_adapted(path, model.hmm / name)
+            config[option] = str(path)
     decoder = Decoder(config)
     for key, value in front_end.items():
         decoder.config[key] = value
     decoder.reinit_feat()
     return config, decoder
+
+
+def _check_adapted(path: Path, wheel: Path) -> None:
+    """An adapted file must be laid out like the wheel's (same size and header): pocketsphinx
+    ends the process, rather than raising, on a parameter file it cannot read."""
+    fix = "remake it with `haven adapt` or delete the folder to use the plain model"
+    try:
+        size, expected = path.stat().st_size, wheel.stat().st_size
+    except FileNotFoundError:
+        raise ModelError(f"{path} is missing: the adapted model is incomplete; {fix}") from None
+    if size != expected or _header(path) != _header(wheel):
+        raise ModelError(f"{path} does not fit pocketsphinx's model {wheel.parent}; {fix}")
+
+
+def _header(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    end = head.find(b"endhdr\n")
+    return head[: end + 7 + 48] if end >= 0 else head[:64]
 
 
 @dataclass(frozen=True)
@@ -180,12 +204,16 @@ class PocketsphinxRecognizer:
             config, self._decoder = open_decoder(self.model, self.tuning.front_end, lm=None)
             self._config = config
             general = NGramModel(config, self._decoder.logmath, str(self.model.lm))
+        except ModelError:
+            self._tmp.cleanup()
+            raise
         except (RuntimeError, ValueError) as exc:
             self._tmp.cleanup()
-            if self.model.mllr is not None:
+            if self.model.adapted is not None:
                 raise ModelError(
-                    f"pocketsphinx could not load the transform {self.model.mllr}: {exc}; "
-                    "remake it with `haven adapt` or delete it to use the plain model"
+                    f"pocketsphinx could not load the adapted model in {self.model.adapted}: "
+                    f"{exc}; remake it with `haven adapt` or delete the folder to use the "
+                    "plain model"
                 ) from exc
             raise ModelError(f"pocketsphinx could not load its model: {exc}") from exc
         self._background = self._background_words(general, self.tuning.background_words)
