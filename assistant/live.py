@@ -59,14 +59,18 @@ model (the earlier MLLR transform) the 30-minute soak heard 2 false pauses and m
 command (BENCHMARKS.md). ``haven detect FILE`` uses the adapted model."""
 
 
-def create_recognizer(library: Library, settings: Settings) -> Recognizer:
+def create_recognizer(
+    library: Library, settings: Settings, adapted: bool = LISTENING_ADAPTED
+) -> Recognizer:
     """The recognizer the live listening uses (pocketsphinx, the embedded default)."""
     from .stt import recognizer_for
 
-    return recognizer_for(library, settings, adapted=LISTENING_ADAPTED)
+    return recognizer_for(library, settings, adapted=adapted)
 
 
-def create_addressed(library: Library, settings: Settings) -> Recognizer:
+def create_addressed(
+    library: Library, settings: Settings, adapted: bool = LISTENING_ADAPTED
+) -> Recognizer:
     """The second recognizer the listening uses (its named route): the same engine, given
     every command said after the wake name ("Haven, start check-in") as one phrase."""
     from .listen.listener import addressed_intents
@@ -74,7 +78,7 @@ def create_addressed(library: Library, settings: Settings) -> Recognizer:
 
     return make_recognizer(addressed_intents(library.intents, settings.wake_name),
                            settings.engine, vosk_model=settings.vosk_model,
-                           adapted=LISTENING_ADAPTED)  # fmt: skip
+                           adapted=adapted)  # fmt: skip
 
 
 def create_hearing(

@@ -88,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--replies", type=int, default=2, help="phrasings per reply and voice")
     parser.add_argument("--conditions", default=",".join(c for c, _, _ in CONDITIONS))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--adapted", action="store_true",
+                        help="hear with haven adapt's model (live.LISTENING_ADAPTED is off)")
     parser.add_argument("--models", default=str(default_models_dir()))
     parser.add_argument("--cache", default=str(user_cache_path("haven") / "listen"))
     parser.add_argument("--out", default="", help="JSON file (default: under the user cache)")
@@ -108,8 +110,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     began = time.monotonic()
     suffix = "-practice" if args.part == "talk" and args.practice else ""
     out = Path(args.out or OUT / f"{args.part}{suffix}-{args.voices}.json")
-    with create_recognizer(library, Settings()) as rec, \
-            create_addressed(library, Settings()) as named:
+    with create_recognizer(library, Settings(), args.adapted) as rec, \
+            create_addressed(library, Settings(), args.adapted) as named:
         listener = RecordingListener(CachedRecognizer(rec), library, ListenTuning(),
                                      Path(args.models),
                                      addressed=CachedRecognizer(named))  # fmt: skip

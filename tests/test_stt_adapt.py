@@ -1,7 +1,7 @@
 """``haven adapt``: MAP adaptation of pocketsphinx's model, made with real sphinxtrain.
 
-Every test here runs the real tools: Debian's sphinxtrain (``bw``, ``map_adapt``,
-``mk_s2sendump``) and ``pocketsphinx_mdef_convert``, espeak-ng and flite for the speech,
+Every test here runs the real tools: Debian's sphinxtrain (``bw``, ``map_adapt``) and
+``pocketsphinx_mdef_convert``, espeak-ng and flite for the speech,
 and the pocketsphinx decoder that writes the cepstra and later loads the adapted model.
 """
 
@@ -87,22 +87,21 @@ def test_recovered_mixture_weights_decode_like_the_sendump(tmp_path: Path) -> No
 
 def test_adapt_writes_an_adapted_model_and_its_manifest(small_models: Path) -> None:
     folder = small_models / ADAPTED_DIR
-    for name in ("means", "variances"):
-        wheel, adapted = read_gaussians(WHEEL / name), read_gaussians(folder / name)
-        assert adapted.shape == wheel.shape == (42 * 3 * 128 * 13,)
-        assert np.all(np.isfinite(adapted))
-        moved = np.abs(adapted - wheel) > 1e-3 * (np.abs(wheel) + 1e-3)
-        assert 0.05 < moved.mean() < 1.0, f"{name}: MAP moves the Gaussians that saw data"
-    assert read_gaussians(folder / "variances").min() >= 0.0
-    assert (folder / "sendump").stat().st_size == (WHEEL / "sendump").stat().st_size
-    assert (folder / "sendump").read_bytes() != (WHEEL / "sendump").read_bytes()
+    wheel, adapted = read_gaussians(WHEEL / "means"), read_gaussians(folder / "means")
+    assert adapted.shape == wheel.shape == (42 * 3 * 128 * 13,)
+    assert np.all(np.isfinite(adapted))
+    moved = np.abs(adapted - wheel) > 1e-3 * (np.abs(wheel) + 1e-3)
+    assert 0.05 < moved.mean() < 1.0, "MAP moves the means that saw data, not the others"
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "means"], (
+        "variances and mixture weights stay the wheel's"
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["sentences"] == 24, "12 sentences in each of 2 rounds"
     assert len(manifest["rounds"]) == 2
     assert manifest["utterances"] >= 84, "24 sentences in 4 conditions, few dropped"
     assert manifest["conditions"] == ["clean", "20 dB", "10 dB", "5 dB"]
     assert manifest["seed"] == 3
-    assert "MAP" in manifest["method"]
+    assert "MAP of the means" in manifest["method"]
 
 
 def test_adapt_is_repeatable_for_a_seed(library: Library, tmp_path: Path) -> None:
@@ -159,15 +158,14 @@ def test_a_broken_adapted_model_names_the_folder_and_the_fix(
     assert "haven adapt" in str(caught.value)
 
 
-def test_an_incomplete_adapted_model_names_the_missing_file(
-    library: Library, tmp_path: Path
-) -> None:
+def test_a_truncated_adapted_model_names_the_file(library: Library, tmp_path: Path) -> None:
+    """pocketsphinx would end the process on it; the recognizer refuses it first."""
     folder = tmp_path / ADAPTED_DIR
     folder.mkdir()
-    shutil.copyfile(WHEEL / "means", folder / "means")
+    (folder / "means").write_bytes((WHEEL / "means").read_bytes()[:-1000])
     with pytest.raises(ModelError) as caught:
         make_recognizer(library.intents, "pocketsphinx", models_dir=tmp_path)
-    assert str(folder / "variances") in str(caught.value)
+    assert str(folder / "means") in str(caught.value)
     assert "haven adapt" in str(caught.value)
 
 

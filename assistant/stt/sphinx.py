@@ -44,7 +44,7 @@ _LOG = logging.getLogger(__name__)
 
 ADAPTED_DIR = "sphinx"
 """``haven adapt`` writes its model to ``models/sphinx/``; the recognizer loads it when present."""
-ADAPTED_FILES = {"means": "mean", "variances": "var", "sendump": "sendump"}
+ADAPTED_FILES = {"means": "mean"}
 """File of the adapted model -> the pocketsphinx option that loads it over the wheel's."""
 FRAME_RATE = 100
 """pocketsphinx frames per second."""
@@ -62,8 +62,7 @@ class SphinxModel:
     lm: Path
     """General English n-gram model (for the background vocabulary)."""
     adapted: Path | None = None
-    """Folder of the MAP-adapted means, variances and mixture weights (``haven adapt``)
-    that replace the wheel's, if any."""
+    """Folder of the MAP-adapted means (``haven adapt``) that replace the wheel's, if any."""
 
     @classmethod
     def bundled(cls, models_dir: Path | None = None, adapted: bool = True) -> SphinxModel:
