@@ -71,11 +71,14 @@ class Verdict:
 
 
 def align(reference: list[str], other: list[str]) -> list[bool]:
-    """For each word of ``reference``, whether an in-order alignment matches it in ``other``
-    (apostrophes aside: the open pass's everyday words spell "let's" as "lets")."""
-    reference = [w.replace("'", "") for w in reference]
-    other = [w.replace("'", "") for w in other]
-    n, m = len(reference), len(other)
+    """For each word of ``reference``, whether an in-order alignment matches it in ``other``.
+
+    Spelling aside: the two passes' vocabularies write some words differently ("let's" and
+    "lets", "check-in" and "check in"), so apostrophes are dropped and hyphenated words
+    are compared part by part; a word matches when all of its parts do."""
+    ref = [(i, part) for i, word in enumerate(reference) for part in _parts(word)]
+    oth = [part for word in other for part in _parts(word)]
+    n, m = len(ref), len(oth)
     cost = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n + 1):
         cost[i][0] = i
@@ -83,24 +86,30 @@ def align(reference: list[str], other: list[str]) -> list[bool]:
         cost[0][j] = j
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            same = reference[i - 1] == other[j - 1]
+            same = ref[i - 1][1] == oth[j - 1]
             cost[i][j] = min(
                 cost[i - 1][j] + 1,
                 cost[i][j - 1] + 1,
                 cost[i - 1][j - 1] + (0 if same else 1),
             )
-    matched = [False] * n
+    matched = [True] * len(reference)
     i, j = n, m
-    while i > 0 and j > 0:
-        same = reference[i - 1] == other[j - 1]
-        if cost[i][j] == cost[i - 1][j - 1] + (0 if same else 1):
-            matched[i - 1] = same
+    while i > 0 or j > 0:
+        same = i > 0 and j > 0 and ref[i - 1][1] == oth[j - 1]
+        if i > 0 and j > 0 and cost[i][j] == cost[i - 1][j - 1] + (0 if same else 1):
+            if not same:
+                matched[ref[i - 1][0]] = False
             i, j = i - 1, j - 1
-        elif cost[i][j] == cost[i - 1][j] + 1:
+        elif i > 0 and cost[i][j] == cost[i - 1][j] + 1:
+            matched[ref[i - 1][0]] = False
             i -= 1
         else:
             j -= 1
     return matched
+
+
+def _parts(word: str) -> list[str]:
+    return [part for part in word.replace("'", "").split("-") if part] or [word]
 
 
 TWINS = {
