@@ -5,7 +5,8 @@ short N that runs into the M. Every -teen (13 to 19) and -ty (30 to 90) number i
 in two pause phrasings by every dev-set voice, clean and with white noise at 10 dB, and
 decoded the way ``haven detect FILE`` does, with the plain and the adapted model. The
 table counts what the minutes slot came back as, and how often the pause the engine
-would plan (``durations.heard_pause_minutes``) is shorter than what was said.
+would plan (``durations.heard_pause_minutes``, at least 20 minutes) is shorter than what
+was said.
 
     python -m bench.numbers
 """
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.config import MIN_PAUSE_MINUTES
 from assistant.detect import detect_file, top_level_intents
 from assistant.durations import heard_pause_minutes
 from assistant.library import Library, default_intents_dir
@@ -87,7 +89,10 @@ def row(label: str, results: Sequence[Heard]) -> str:
     as_twin = sum(r.heard == twin[r.said] for r in results)
     missing = sum(r.heard is None for r in results)
     other = n - right - as_twin - missing
-    short = sum(r.heard is not None and heard_pause_minutes(r.heard) < r.said for r in results)
+    short = sum(
+        r.heard is not None and max(heard_pause_minutes(r.heard), MIN_PAUSE_MINUTES) < r.said
+        for r in results
+    )
 
     def pct(k: int) -> str:
         return f"{100 * k / max(1, n):.0f}% ({k})"
