@@ -98,7 +98,8 @@ def create_hearing(
 
     listener = build_listener(recognizer, library.intents, library.safety,
                               default_models_dir(), settings.wake_name,
-                              ListenTuning(alone_over_haven=echo_cancelled),
+                              ListenTuning(alone_over_haven=echo_cancelled,
+                                           any_pause_over_haven=echo_cancelled),
                               addressed)  # fmt: skip
     listener.warm(top_level_intents(library))
     return listener

@@ -267,7 +267,9 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
     for u in utts:
         in_window = u.start <= window_until
         armed = PAUSE in allowed_set and u.pause is not None
-        if armed and u.armed >= tuning.pause and u.pause:
+        speaking = not commands
+        if (armed and u.armed >= tuning.pause and u.pause
+                and tuning.armed_takes(u.pause_text, "minutes=" in u.pause, speaking)):
             out.append((u.pause, "armed"))
             continue
         # the detector-free pause, tried after the other routes

@@ -421,3 +421,44 @@ def test_other_ways_of_asking_for_a_pause_still_need_the_detector(
     assert recognizer.decode(trimmed(audio), frozenset({"pause"})).accepted
     heard = run(deaf_detector(library, recognizer), audio, top_level_intents(library))
     assert fired(heard) == []
+
+
+def eager_detector(library: Library, recognizer: Recognizer, **tuning: object) -> Listener:
+    """A listener whose pause detector passes everything (so the grammar alone decides)."""
+    base = ListenTuning(pause=0.0, alone=False)
+    return build_listener(recognizer, library.intents, library.safety, default_models_dir(),
+                          "Haven", replace(base, **tuning))  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_while_haven_speaks_the_detector_route_takes_only_the_always_armed_phrasings(
+    library: Library, recognizer: Recognizer, clips: Path
+) -> None:
+    """Haven's voice leaking back once passed the detector and the grammar as "pause for
+    thirty five minutes": over Haven, only the fixed list (with a length, a long enough
+    phrasing of it) is taken, unless Haven's voice is cancelled."""
+    speaking = frozenset({"pause"})
+    other = stream([("may I have a moment", "flite-slt")], clips)
+    assert fired(run(eager_detector(library, recognizer), other,
+                     top_level_intents(library))) == [("pause", "armed")]  # fmt: skip
+    assert fired(run(eager_detector(library, recognizer), other, speaking)) == []
+    assert fired(run(eager_detector(library, recognizer, any_pause_over_haven=True), other,
+                     speaking)) == [("pause", "armed")]  # fmt: skip
+    armed = stream([("we need a break for thirty minutes", "espeak-us-m3")], clips)
+    heard = run(eager_detector(library, recognizer), armed, speaking)
+    assert fired(heard) == [("pause", "armed")] and heard[0].match.slots == {"minutes": 30}
+
+
+@pytest.mark.parametrize(
+    ("text", "taken"),
+    [("we need a pause", True), ("sorry we need a pause", True), ("time out", True),
+     ("pause", True), ("i need a break for thirty minutes", True),
+     ("wait we need a break for an hour", True), ("pause for thirty five minutes", False),
+     ("let us pause for fifty-five minute", False), ("wait may i have a moment", False),
+     ("we need to cool down", False), ("time out for twenty minutes", False)],
+)  # fmt: skip
+def test_the_phrasings_the_detector_route_takes_over_havens_voice(text: str, taken: bool) -> None:
+    length = " for " in text
+    tuning = ListenTuning()
+    assert tuning.armed_takes(text, length, speaking=True) is taken
+    assert tuning.armed_takes(text, length, speaking=False)
+    assert replace(tuning, any_pause_over_haven=True).armed_takes(text, length, speaking=True)
