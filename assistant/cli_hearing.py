@@ -77,19 +77,21 @@ def cmd_detect(args: argparse.Namespace) -> int:
     else:
         allowed = top_level_intents(library)
     status = EXIT_OK
-    adapted = True
+    adapted, tuning = True, None
     if args.stream:  # the live listening, which keeps the plain model for now
-        from .live import LISTENING_ADAPTED
+        from .live import LISTENING_ADAPTED, LISTENING_TUNING
 
-        adapted = LISTENING_ADAPTED
-    with recognizer_for(library, settings, args.engine, models_dir, adapted) as recognizer:
+        adapted, tuning = LISTENING_ADAPTED, LISTENING_TUNING
+    with recognizer_for(library, settings, args.engine, models_dir, adapted,
+                        tuning) as recognizer:  # fmt: skip
         if args.stream:
             from .listen.listener import addressed_intents
 
             named = addressed_intents(library.intents, settings.wake_name)
             engine = args.engine or settings.engine
             with make_recognizer(named, engine, vosk_model=settings.vosk_model,
-                                 models_dir=models_dir, adapted=adapted) as addressed:  # fmt: skip
+                                 models_dir=models_dir, adapted=adapted,
+                                 tuning=tuning) as addressed:  # fmt: skip
                 return _detect_streams(args, library, settings, recognizer, allowed, addressed)
         for name in args.files:
             if name == "-":

@@ -30,6 +30,7 @@ from .logkeeper import LogKeeper
 from .schedule import Scheduler
 from .session import Session
 from .stt.base import Recognizer
+from .stt.decide import Tuning
 from .textmode import event_text
 
 _LOG = logging.getLogger(__name__)
@@ -59,13 +60,20 @@ model (the earlier MLLR transform) the 30-minute soak heard 2 false pauses and m
 command (BENCHMARKS.md). ``haven detect FILE`` uses the adapted model."""
 
 
+LISTENING_TUNING = Tuning(sound_agreement=None)
+"""The grammar recognizer's rejection in the live listening: without the acoustic-score
+rule (``Tuning.sound_agreement``) that `haven detect` uses. The listening's routes and
+thresholds were tuned, and its false fires per hour of talk measured, without it; it stays
+off here until the talk benchmark is run with it."""
+
+
 def create_recognizer(
     library: Library, settings: Settings, adapted: bool = LISTENING_ADAPTED
 ) -> Recognizer:
     """The recognizer the live listening uses (pocketsphinx, the embedded default)."""
     from .stt import recognizer_for
 
-    return recognizer_for(library, settings, adapted=adapted)
+    return recognizer_for(library, settings, adapted=adapted, tuning=LISTENING_TUNING)
 
 
 def create_addressed(
@@ -78,7 +86,7 @@ def create_addressed(
 
     return make_recognizer(addressed_intents(library.intents, settings.wake_name),
                            settings.engine, vosk_model=settings.vosk_model,
-                           adapted=adapted)  # fmt: skip
+                           adapted=adapted, tuning=LISTENING_TUNING)  # fmt: skip
 
 
 def create_hearing(
@@ -99,7 +107,7 @@ def create_hearing(
     listener = build_listener(recognizer, library.intents, library.safety,
                               default_models_dir(), settings.wake_name,
                               ListenTuning(alone_over_haven=echo_cancelled,
-                                           any_pause_over_haven=echo_cancelled),
+                                           lengths_over_haven=echo_cancelled),
                               addressed)  # fmt: skip
     listener.warm(top_level_intents(library))
     return listener

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pocketsphinx
@@ -151,6 +152,34 @@ def test_alignment_and_decision(intents: IntentSet) -> None:
     assert not fitted.accepted
     nothing = decide("", "the rain finally stopped", intents, allowed, tuning)
     assert not nothing.accepted and nothing.reason
+
+
+def test_a_half_heard_phrase_counts_when_the_grammar_path_sounds_no_worse(
+    intents: IntentSet,
+) -> None:
+    """In noise the open pass drifts to other words for its language model: when the
+    grammar's path scores at least as well acoustically and both passes end on the same
+    word, 60% of the words are enough."""
+    allowed = set(intents.names)
+    said, heard = "let us close the day with gratitude", "let talk slower the day with gratitude"
+    tuning = Tuning()
+    plain = decide(said, heard, intents, allowed, tuning)
+    assert not plain.accepted  # 5 of 7 words: below min_agreement, and no acoustic evidence
+    better = decide(said, heard, intents, allowed, tuning, {"score_gap": -0.4})
+    assert better.accepted and better.match is not None and better.match.intent == "gratitude"
+    worse = decide(said, heard, intents, allowed, tuning, {"score_gap": 0.3})
+    assert not worse.accepted and worse.scores["score_gap"] == 0.3
+    off = decide(said, heard, intents, allowed, replace(tuning, sound_agreement=None),
+                 {"score_gap": -0.4})  # fmt: skip
+    assert not off.accepted
+    # a command fitted onto the start of a longer sentence: the open pass heard more after it
+    longer = decide("we had a awful day today", "we had a awful day can we continue", intents,
+                    allowed, tuning, {"score_gap": -1.4})  # fmt: skip
+    assert not longer.accepted
+    # fewer than 60% of the words: rejected however well the grammar's path sounds
+    fitted = decide("i'm flooded", "i'm flooded with may after valid eight", intents, allowed,
+                    tuning, {"score_gap": -2.0})  # fmt: skip
+    assert not fitted.accepted
 
 
 def test_alignment_ignores_how_the_passes_spell_a_word() -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..intents import IntentSet
     from ..library import Library
+    from .decide import Tuning
 
 ENGINES: tuple[str, ...] = ("pocketsphinx", "vosk")
 """Engine names, the default first."""
@@ -33,18 +34,19 @@ def make_recognizer(
     vosk_model: str | Path = "",
     models_dir: Path | None = None,
     adapted: bool = True,
+    tuning: Tuning | None = None,
 ) -> Recognizer:
     """A recognizer for ``intents`` with the named engine.
 
     ``vosk`` uses ``vosk_model`` when given, else the first model in ``models_dir``
     (default ``models/``); with none there, ModelError names ``haven models install``.
     ``pocketsphinx`` loads the model ``haven adapt`` wrote to ``models_dir/sphinx/`` when present
-    and ``adapted``.
+    and ``adapted``; ``tuning``: its rejection knobs (default: ``Tuning()``).
     """
     if engine == "pocketsphinx":
         from .sphinx import PocketsphinxRecognizer, SphinxModel
 
-        return PocketsphinxRecognizer(intents, SphinxModel.bundled(models_dir, adapted))
+        return PocketsphinxRecognizer(intents, SphinxModel.bundled(models_dir, adapted), tuning)
     if engine == "vosk":
         from ..models import find_vosk_model
         from .voskrec import VoskRecognizer
@@ -59,6 +61,7 @@ def recognizer_for(
     engine: str | None = None,
     models_dir: Path | None = None,
     adapted: bool = True,
+    tuning: Tuning | None = None,
 ) -> Recognizer:
     """The recognizer the settings choose (``engine`` overrides ``settings.engine``)."""
     return make_recognizer(
@@ -67,4 +70,5 @@ def recognizer_for(
         vosk_model=settings.vosk_model,
         models_dir=models_dir,
         adapted=adapted,
+        tuning=tuning,
     )

@@ -10,7 +10,10 @@ accepted when
 - the grammar pass found a whole phrase and the two passes agree on at least
   ``min_agreement`` of the words, in order, counted against the longer of the two
   (a command with a word misheard passes; a phrase the grammar fitted into a longer
-  sentence, whose other words the open pass heard, does not).
+  sentence, whose other words the open pass heard, does not), or
+- they agree on at least ``sound_agreement`` of the words, end on the same word, and the
+  grammar's path scores acoustically no worse than the open pass's (in noise the open
+  pass drifts to everyday words for its word statistics, not for the sound).
 
 Per-word confidence is whether the other pass heard the same word at that place, so
 a later verifier can weigh the words a decision rests on.
@@ -42,6 +45,15 @@ class Tuning:
     """Share of the open pass's unigram mass given to the background words."""
     min_agreement: float = 0.75
     """Share of a grammar phrase's words the open pass must also hear to accept it."""
+    sound_agreement: float | None = 0.6
+    """The share that is enough when the grammar's path sounds no worse than the open
+    pass's words (``score_gap`` at most ``max_gap``) and both passes end on the same word:
+    the open pass then chose its other words for its language model, not for the sound,
+    as it does in noise. Chosen on the dev set's espeak-ng and flite voices and checked
+    on ordinary talk the dev set does not hold (BENCHMARKS.md, "Rejection"). None: off."""
+    max_gap: float = 0.0
+    """Largest ``score_gap`` (the open pass's acoustic score minus the grammar path's, per
+    frame) at which ``sound_agreement`` applies."""
     denoise: DenoiseConfig | None = field(default_factory=DenoiseConfig)
     """Wiener noise reduction before decoding (None: off)."""
     front_end: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -108,6 +120,15 @@ def align(reference: list[str], other: list[str]) -> list[bool]:
     return matched
 
 
+def ends_together(grammar_words: list[str], open_words: list[str]) -> bool:
+    """Whether the open pass's last word is the grammar phrase's last word (spelling
+    aside). A command fitted onto the start of a longer sentence fails this: the open
+    pass heard the rest of the sentence after it."""
+    if not grammar_words or not open_words:
+        return False
+    return _parts(grammar_words[-1])[-1] == _parts(open_words[-1])[-1]
+
+
 def _parts(word: str) -> list[str]:
     return [part for part in word.replace("'", "").split("-") if part] or [word]
 
@@ -151,8 +172,9 @@ def decide(
     """Accept or reject, from the grammar pass's whole phrase and the open pass's words.
 
     ``evidence`` (the engine's acoustic scores) is passed through to the verdict's
-    scores for logging and a later verifier; it does not change the decision (a
-    grammar-only gate on it was tried: see BENCHMARKS.md).
+    scores; its ``score_gap`` lets a phrase the open pass half heard through (at least
+    ``Tuning.sound_agreement`` of the words) count when the grammar's path sounds no
+    worse (``Tuning.max_gap``). Without it, only ``min_agreement`` counts.
     """
     verdict = _decide(grammar_text, open_text, intents, allowed, tuning, evidence or {})
     if evidence:
@@ -212,7 +234,11 @@ def _decide(
         )
     marks = align(grammar_words, open_words)
     agreement = sum(marks) / max(len(marks), len(open_words))
-    accepted = same_intent or agreement >= tuning.min_agreement
+    gap = evidence.get("score_gap")
+    floor = tuning.sound_agreement
+    by_sound = (floor is not None and gap is not None and gap <= tuning.max_gap
+                and agreement >= floor and ends_together(grammar_words, open_words))  # fmt: skip
+    accepted = same_intent or agreement >= tuning.min_agreement or by_sound
     return Verdict(
         text=grammar_match.text,
         accepted=accepted,
