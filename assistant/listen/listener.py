@@ -119,11 +119,12 @@ class ListenTuning:
     (the detector route, trained on such voices, did not fire on it)."""
     lengths_over_haven: bool = False
     """While only the pause is live (Haven is speaking), let the detector route take a
-    pause with a length however it is worded. Off unless Haven's own voice is cancelled:
-    then a length counts only after one of the always-armed phrasings of three words or
-    more ("we need a break for thirty minutes"); a pause without a length still counts
-    however it is worded. Haven's voice leaking back 20 dB down was heard by the detector
-    and the grammar as "pause for thirty five minutes" (a CI run of ``tests/test_live.py``),
+    pause with a length however it is worded. On only when Haven's own voice is
+    cancelled; when off, a length counts over Haven only after one of the always-armed
+    phrasings of three words or more ("we need a break for thirty minutes"), while a
+    pause without a length counts however it is worded. Haven's voice leaking back 20 dB
+    down was heard by the detector and the grammar as "pause for thirty five minutes" (a
+    CI run of ``tests/test_live.py``),
     and in a replay of every prompt at -26 and -20 dB, with and without dropouts, as "let
     us pause for fifty-five minute" (and once as "wait, may I have a moment", which this
     does not catch: 1 in 1228 prompts). The listening benchmark's pauses, said without a
