@@ -68,17 +68,19 @@ off here until the talk benchmark is run with it."""
 
 
 def create_recognizer(
-    library: Library, settings: Settings, adapted: bool = LISTENING_ADAPTED
-) -> Recognizer:
+    library: Library, settings: Settings, adapted: bool = LISTENING_ADAPTED,
+    tuning: Tuning = LISTENING_TUNING,
+) -> Recognizer:  # fmt: skip
     """The recognizer the live listening uses (pocketsphinx, the embedded default)."""
     from .stt import recognizer_for
 
-    return recognizer_for(library, settings, adapted=adapted, tuning=LISTENING_TUNING)
+    return recognizer_for(library, settings, adapted=adapted, tuning=tuning)
 
 
 def create_addressed(
-    library: Library, settings: Settings, adapted: bool = LISTENING_ADAPTED
-) -> Recognizer:
+    library: Library, settings: Settings, adapted: bool = LISTENING_ADAPTED,
+    tuning: Tuning = LISTENING_TUNING,
+) -> Recognizer:  # fmt: skip
     """The second recognizer the listening uses (its named route): the same engine, given
     every command said after the wake name ("Haven, start check-in") as one phrase."""
     from .listen.listener import addressed_intents
@@ -86,7 +88,7 @@ def create_addressed(
 
     return make_recognizer(addressed_intents(library.intents, settings.wake_name),
                            settings.engine, vosk_model=settings.vosk_model,
-                           adapted=adapted, tuning=LISTENING_TUNING)  # fmt: skip
+                           adapted=adapted, tuning=tuning)  # fmt: skip
 
 
 def create_hearing(

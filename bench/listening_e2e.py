@@ -90,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--adapted", action="store_true",
                         help="hear with haven adapt's model (live.LISTENING_ADAPTED is off)")
+    parser.add_argument("--half-heard", action="store_true",
+                        help="with haven detect's rejection (live.LISTENING_TUNING leaves out "
+                             "Tuning.sound_agreement)")
     parser.add_argument("--models", default=str(default_models_dir()))
     parser.add_argument("--cache", default=str(user_cache_path("haven") / "listen"))
     parser.add_argument("--out", default="", help="JSON file (default: under the user cache)")
@@ -110,13 +113,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     began = time.monotonic()
     suffix = "-practice" if args.part == "talk" and args.practice else ""
     out = Path(args.out or OUT / f"{args.part}{suffix}-{args.voices}.json")
-    with create_recognizer(library, Settings(), args.adapted) as rec, \
-            create_addressed(library, Settings(), args.adapted) as named:
+    from assistant.live import LISTENING_TUNING
+    from assistant.stt.decide import Tuning
+
+    tuning = Tuning() if args.half_heard else LISTENING_TUNING
+    with create_recognizer(library, Settings(), args.adapted, tuning) as rec, \
+            create_addressed(library, Settings(), args.adapted, tuning) as named:
         listener = RecordingListener(CachedRecognizer(rec), library, ListenTuning(),
                                      Path(args.models),
                                      addressed=CachedRecognizer(named))  # fmt: skip
         doc: dict[str, Any] = {"voices": args.voices, "seed": args.seed, "date": "",
-                               "labels": sorted(listener._labels)}  # fmt: skip
+                               "labels": sorted(listener._labels), "adapted": args.adapted,
+                               "half_heard": args.half_heard}  # fmt: skip
         if args.part == "recall":
             passes = run_recall(listener, library, cache, voices, args.conditions.split(","),
                                 args.per_voice, args.pause_step, args.replies, args.seed,
