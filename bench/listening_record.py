@@ -264,10 +264,10 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
                                    tuning.gated)  # fmt: skip
     out: list[tuple[str, str]] = []
     window_until = -1.0
+    speaking = not commands
     for u in utts:
         in_window = u.start <= window_until
         armed = PAUSE in allowed_set and u.pause is not None
-        speaking = not commands
         if (armed and u.armed >= tuning.pause and u.pause
                 and tuning.armed_takes(u.pause_text, "minutes=" in u.pause, speaking)):
             out.append((u.pause, "armed"))

@@ -124,11 +124,10 @@ class ListenTuning:
     phrasings of three words or more ("we need a break for thirty minutes"), while a
     pause without a length counts however it is worded. Haven's voice leaking back 20 dB
     down was heard by the detector and the grammar as "pause for thirty five minutes" (a
-    CI run of ``tests/test_live.py``),
-    and in a replay of every prompt at -26 and -20 dB, with and without dropouts, as "let
-    us pause for fifty-five minute" (and once as "wait, may I have a moment", which this
-    does not catch: 1 in 1228 prompts). The listening benchmark's pauses, said without a
-    length, lose nothing by it."""
+    CI run of ``tests/test_live.py``), and in a replay of every prompt at -26 and -20 dB,
+    with and without dropouts, as "let us pause for fifty-five minute" (and once as
+    "wait, may I have a moment", which this does not catch: 1 in 1228 prompts). The
+    listening benchmark's pauses, said without a length, lose nothing by it."""
     alone_s: float = 3.5
     """Longest speech (s) tried that way: a pause phrasing is short, so longer talk is
     never decoded for it."""
@@ -356,14 +355,14 @@ class Listener:
         in_window = start <= self._window_until
         checked: list[Recognition] = []
 
+        commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
         detected = by_kind.get("armed", ("", 0.0, 0.0))[1] >= self.tuning.pause
         if PAUSE in allowed and detected:
             found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
-            speaking = allowed == frozenset({PAUSE})
-            length = "minutes" in found.slots if found is not None else False
-            if found is not None and self.tuning.armed_takes(checked[-1].text, length, speaking):
+            if found is not None and self.tuning.armed_takes(
+                checked[-1].text, "minutes" in found.slots, speaking=not commands
+            ):
                 return _Decided(found, checked[-1], "armed")
-        commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
         wake = by_kind.get("wake", ("", 0.0, 0.0))[1]
         woken = bool(commands) and wake >= self.tuning.wake
         if early:
