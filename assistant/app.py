@@ -28,6 +28,7 @@ from .audio import AudioChunk
 from .errors import AudioError
 from .events import Earcon, EarconKind, Event, Say, StopSpeaking
 from .intents import IntentMatch, normalize
+from .listen.phrasing import haven_said
 from .session import Session
 
 _LOG = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ utterance holding Haven's last words (leaking back into the microphone) is only 
 once the endpointer has heard its trailing silence (``VadConfig.end_ms``, 0.5 s), plus the
 room's and the device's delay: decided on the full set of intents, the end of a prompt
 like "say I'm ready" would be taken as a reply."""
+ALONE = "alone"
+"""``Heard.via`` of the always-armed pause taken without its detector (both grammar passes
+heard one of the fixed phrasings): checked against Haven's own words while Haven speaks."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class Heard:
     via: str = ""
     """How it reached Haven: "wake" (after the wake phrase), "named" (the name and the
     command heard as one phrase by the grammar, without the wake detector), "armed" (the
-    always-armed pause), "reply" (a reply the current step expects), "window" (just after
+    always-armed pause), "alone" (the always-armed pause heard by the grammar's two
+    passes without its detector), "reply" (a reply the current step expects), "window" (just after
     a bare wake phrase) or "" (the grammar alone)."""
     at: float = 0.0
     """Stream time (seconds since listening began) of the end of the speech."""
@@ -271,11 +276,20 @@ class LiveLoop:
         return self._allowed
 
     def _accept(self, heard: Heard, at: float) -> bool:
-        """Drop an echo of Haven's own prompt (it never triggers itself)."""
-        if heard.match is None or heard.match.intent in BARGE_IN:
+        """Drop an echo of Haven's own prompt (it never triggers itself). The pause always
+        counts, but for one its detector did not confirm (``via`` "alone") made only of
+        words Haven is saying (``haven_said``): that is Haven's voice heard back."""
+        if heard.match is None:
             return True
+        if heard.match.intent in BARGE_IN:
+            if heard.via != ALONE or not self._haven_audible(at):
+                return True
+            echo = haven_said(heard.text, self.speaker.last_spoken_text)
+            if echo:
+                _LOG.info("not a pause: %r is Haven's own words", heard.text)
+            return not echo
         spoken = normalize(self.speaker.last_spoken_text)
-        echo = heard.text and normalize(heard.text) in spoken
+        echo = bool(heard.text) and normalize(heard.text) in spoken
         return not (echo and self._haven_audible(at))
 
 

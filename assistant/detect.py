@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .app import ALONE
 from .audio import RATE, AudioChunk, read_wav
 from .intents import IntentSet, strip_wake
 from .library import GLOBAL_INTENTS, Library
@@ -180,6 +181,6 @@ def listen_stream(
         for heard in hearing.feed(chunk, allowed):
             if heard.match is None:
                 continue
-            via = "armed" if heard.via == "armed" else "wake"
+            via = "armed" if heard.via in ("armed", ALONE) else "wake"
             yield Fired(label, max(0.0, heard.at - offset), heard.match.intent,
                         MappingProxyType(dict(heard.match.slots)), via)  # fmt: skip

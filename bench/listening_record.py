@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.app import ALONE as ALONE_VIA
 from assistant.audio import RATE
 from assistant.library import Library
 from assistant.listen.detector import Detectors
@@ -34,6 +35,7 @@ from assistant.listen.listener import (
     split_replies,
 )  # fmt: skip
 from assistant.listen.manifest import read_manifest
+from assistant.listen.phrasing import haven_said
 from assistant.stt.base import Recognition, Recognizer
 from assistant.vad import Utterance
 
@@ -65,10 +67,14 @@ class Utt:
     always-armed phrasings)."""
     cuts: dict[str, str] = field(default_factory=dict)
     """Wake threshold -> the command found after the name, "" or ALONE."""
+    cuts_both: dict[str, bool] = field(default_factory=dict)
+    """Wake threshold -> both of the grammar's passes heard that command whole."""
     window: str | None = None
     named: str | None = None
     """The named route's verdict: the name and a command heard as one phrase (None: not
     decoded, no commands live, the speech too long, or no recognizer for it)."""
+    named_loose: str | None = None
+    """The same with the grammar's own acceptance (``ListenTuning.named_both`` False)."""
     replies: str | None = None
     """The grammar with all the step's replies live (the gated ones too)."""
     ungated: str | None = None
@@ -227,20 +233,24 @@ class RecordingListener(Listener):
                 if utt.wake < w:
                     continue
                 self.tuning = replace(used, wake=w)
+                decoded: list[Recognition] = []
                 try:
-                    found, alone = self._after_wake(utterance, commands, [], memo)
+                    found, alone = self._after_wake(utterance, commands, decoded, memo)
                 finally:
                     self.tuning = used
                 utt.cuts[str(w)] = ALONE if alone else verdict(found)
+                utt.cuts_both[str(w)] = found is not None and both_passes(decoded[-1])
                 if alone:
                     self._alone_until = max(self._alone_until, end + used.window_s)
             if window_open:
                 utt.window = verdict(self._grammar(samples, commands, []))
             if self._addressed is not None and end - start <= self.tuning.named_s:
                 used = self.tuning
-                self.tuning = replace(used, named=True, named_wake=0.0)
                 try:
+                    self.tuning = replace(used, named=True, named_wake=0.0, named_both=True)
                     utt.named = verdict(self._named(utterance, commands, []))
+                    self.tuning = replace(self.tuning, named_both=False)
+                    utt.named_loose = verdict(self._named(utterance, commands, []))
                 finally:
                     self.tuning = used
         if gated and (utt.reply >= MIN_REPLY or self.tuning.crisis_in_practice):
@@ -251,12 +261,14 @@ class RecordingListener(Listener):
 
 
 def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
-           expected: Collection[str], labels: Collection[str]) -> list[tuple[str, str]]:
+           expected: Collection[str], labels: Collection[str],
+           saying: Sequence[str] = ()) -> list[tuple[str, str]]:  # fmt: skip
     """(verdict, via) per utterance, as ``Listener.decide`` would give with ``tuning``.
 
     ``tuning.wake`` must be one of GRID_WAKE; pause and reply at least MIN_PAUSE/MIN_REPLY;
     ``gated``, ``alone_s`` and ``named_s`` as the run used (the record's decodes depend on
-    them).
+    them). ``saying``: what Haven is saying over each utterance (only the pause live);
+    a detector-free pause made of those words is dropped, as the live loop drops it.
     """
     allowed_set = frozenset(allowed)
     commands = allowed_set if allowed_set != frozenset({PAUSE}) else frozenset()
@@ -269,21 +281,25 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
         in_window = u.start <= window_until
         armed = PAUSE in allowed_set and u.pause is not None
         if (armed and u.armed >= tuning.pause and u.pause
+                and (u.armed >= tuning.pause_both_below or u.pause_both)
                 and tuning.armed_takes(u.pause_text, "minutes=" in u.pause, speaking)):
             out.append((u.pause, "armed"))
             continue
         # the detector-free pause, tried after the other routes
-        alone = (armed and u.armed < tuning.pause and u.pause_both
+        alone = (armed and tuning.alone_floor <= u.armed < tuning.pause
+                 and (u.pause_both or not tuning.alone_both)
                  and tuning.takes_alone(u.end - u.start, not commands)
-                 and tuning.alone_heard(u.pause_text))  # fmt: skip
+                 and tuning.alone_heard(u.pause_text, speaking)
+                 and not (saying and haven_said(u.pause_text, saying[len(out)])))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)
             found = u.cuts[str(tuning.wake)] if sure else None
-            if found and found != ALONE:
+            whole = not tuning.early_both or u.cuts_both.get(str(tuning.wake), False)
+            if found and found != ALONE and whole:
                 window_until = -1.0
                 out.append((found, "wake"))
             else:
-                out.append((u.pause, "armed") if alone and u.pause else ("", ""))
+                out.append((u.pause, ALONE_VIA) if alone and u.pause else ("", ""))
             continue
         if commands and u.wake >= tuning.wake:
             found = u.cuts[str(tuning.wake)]
@@ -298,16 +314,17 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             if u.window:
                 out.append((u.window, "window"))
                 continue
-        if commands and not in_window and tuning.named and u.named and u.wake >= tuning.named_wake:
+        named = u.named if tuning.named_both else u.named_loose
+        if commands and not in_window and tuning.named and named and u.wake >= tuning.named_wake:
             window_until = -1.0
-            out.append((u.named, "named"))
+            out.append((named, "named"))
             continue
         with_gated = bool(gated) and u.reply >= tuning.reply
         reply = u.replies if with_gated else u.ungated if ungated else None
         if reply:
             out.append((reply, "reply"))
         else:
-            out.append((u.pause, "armed") if alone and u.pause else ("", ""))
+            out.append((u.pause, ALONE_VIA) if alone and u.pause else ("", ""))
     return out
 
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from assistant.listen.listener import ListenTuning
+from assistant.listen.corpus import prompt_sentences
+from assistant.listen.listener import PAUSE, ListenTuning
 
-from .listening import CONDITIONS
+from .listening import CONDITIONS, ROOT
 from .listening_record import ALONE, GRID_WAKE, Pass, Utt, replay
 from .listening_runs import PRACTICES
 
@@ -34,6 +35,16 @@ def _hits(p: Pass, got: list[tuple[str, str]]) -> list[list[str]]:
     return out
 
 
+def saying(p: Pass) -> list[str]:
+    """What Haven is taken to be saying over each utterance of a pass with only the pause
+    live (Haven speaking): a prompt of the YAML, by the utterance's place (the same in
+    every replay), so the live loop's test for Haven's own words costs what it would."""
+    if set(p.allowed) != {PAUSE}:
+        return []
+    prompts = prompt_sentences(ROOT / "intents" / "en" / "prompts")
+    return [prompts[(i * 7919) % len(prompts)] for i in range(len(p.utts))]
+
+
 def _right(expect: str, verdict: str) -> bool:
     return verdict == expect or (expect == "pause" and verdict.split("(")[0] == "pause")
 
@@ -41,7 +52,7 @@ def _right(expect: str, verdict: str) -> bool:
 def accepted(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> tuple[int, int, int]:
     """(accepted, wrong, items) of one recall pass replayed at ``tuning``: accepted when
     a decision with the right intent and slots comes for the item, wrong when only others."""
-    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels))
+    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels, saying(p)))
     right = sum(any(_right(i.expect, v) for v in h) for i, h in zip(p.items, hits, strict=True))
     wrong = sum(bool(h) and not any(_right(i.expect, v) for v in h)
                 for i, h in zip(p.items, hits, strict=True))  # fmt: skip
@@ -51,7 +62,7 @@ def accepted(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> tuple[int,
 def fired(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> list[tuple[Utt, str, str]]:
     """Every decision made on a talk pass (each one a false fire): the utterance, the
     verdict, and "via (voice: what was said)"."""
-    got = replay(p.utts, tuning, p.allowed, p.expected, labels)
+    got = replay(p.utts, tuning, p.allowed, p.expected, labels, saying(p))
     out = []
     for u, (v, via) in zip(p.utts, got, strict=True):
         if v:
@@ -63,7 +74,7 @@ def fired(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> list[tuple[Ut
 
 def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, int]:
     """Why the items a recall pass missed were missed, by the first utterance near each."""
-    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels))
+    hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels, saying(p)))
     out: dict[str, int] = {}
     for item, found in zip(p.items, hits, strict=True):
         if any(_right(item.expect, v) for v in found):
@@ -258,6 +269,9 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
             "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5),
             "alone": (False, True), "alone_over_haven": (False, True),
             "alone_bare_words": (2, 3, 100), "named": (False, True),
+            "named_both": (False, True), "pause_both_below": (0.0, 0.3, 0.5, 0.9),
+            "alone_floor": (0.0, 0.001, 0.01, 0.05), "alone_both": (False, True),
+            "early_both": (False, True),
             "named_wake": (0.0, 0.01, 0.1, 0.3)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:

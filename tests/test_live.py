@@ -36,7 +36,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from assistant.app import Heard
+from assistant.app import Heard, LiveLoop
 from assistant.audio import AudioChunk, read_wav, write_wav
 from assistant.events import EarconKind
 from tests.conftest import ROOT, run_haven
@@ -353,9 +353,10 @@ def test_demo_runs_to_the_end(tmp_path: Path) -> None:
 class _Speaker:
     """Speaks (as far as the loop can tell) for the first ``until`` chunks fed."""
 
-    def __init__(self, hearing: _Hearing, until: int) -> None:
+    def __init__(self, hearing: _Hearing, until: int,
+                 text: str = "When you're ready, say start check-in.") -> None:  # fmt: skip
         self._hearing, self._until = hearing, until
-        self.last_spoken_text = "When you're ready, say start check-in."
+        self.last_spoken_text = text
 
     @property
     def speaking(self) -> bool:
@@ -367,13 +368,15 @@ class _Speaker:
 
 
 class _Hearing:
-    """Hears Haven's own "start check-in" (an echo of its prompt) at chunk ``echo_at``."""
+    """Hears Haven's own "start check-in" (an echo of its prompt) at chunk ``echo_at``, or
+    what ``script`` says at each chunk: (text, via)."""
 
-    def __init__(self, echo_at: tuple[int, ...]) -> None:
+    def __init__(self, echo_at: tuple[int, ...] = (),
+                 script: dict[int, tuple[str, str]] | None = None) -> None:  # fmt: skip
         from assistant.library import Library, default_intents_dir
 
         self.intents = Library.load(default_intents_dir()).intents
-        self.echo_at = echo_at
+        self.script = script or {at: ("start check-in", "") for at in echo_at}
         self.fed = 0
         self.allowed: list[frozenset[str]] = []
 
@@ -382,36 +385,30 @@ class _Hearing:
     ) -> list[Heard]:
         self.allowed.append(allowed)
         self.fed += 1
-        if self.fed - 1 not in self.echo_at:
+        if self.fed - 1 not in self.script:
             return []
-        text = "start check-in"
+        text, via = self.script[self.fed - 1]
         now = time.monotonic()
-        return [Heard(text, self.intents.match(text), now, now)]
+        return [Heard(text, self.intents.match(text, allowed), now, now, via=via)]
 
     def reset(self) -> None: ...
 
 
-def test_haven_counts_as_speaking_until_its_last_words_have_left_the_endpointer() -> None:
-    """For ``ECHO_TAIL`` of audio after Haven's voice stops only the pause is live, and an
-    echo of its prompt is dropped; after that, the same words are a command."""
+def _loop_over(hearing: _Hearing, speaker: _Speaker, chunks: int) -> LiveLoop:
+    """A live loop (a real engine and session) fed ``chunks`` of silence, run to the end."""
     import random
 
-    from assistant.app import BARGE_IN, ECHO_TAIL, LiveLoop
     from assistant.clock import SystemClock
     from assistant.config import Settings
     from assistant.engine import Engine
     from assistant.library import Library, default_intents_dir
     from assistant.session import Session
 
-    chunk_s = 0.03
-    stops, tail = 20, round(ECHO_TAIL / chunk_s)
-    hearing = _Hearing(echo_at=(stops + 5, stops + tail + 10))
-    speaker = _Speaker(hearing, until=stops)
-    silence = AudioChunk(RATE, 2, 1, bytes(2 * round(RATE * chunk_s)))
+    silence = AudioChunk(RATE, 2, 1, bytes(2 * round(RATE * 0.03)))
 
     @contextlib.contextmanager
     def source() -> Iterator[list[AudioChunk]]:
-        yield [silence] * (stops + tail + 20)
+        yield [silence] * chunks
 
     settings = Settings()
     library = Library.load(default_intents_dir(), settings.language)
@@ -421,7 +418,35 @@ def test_haven_counts_as_speaking_until_its_last_words_have_left_the_endpointer(
                         end_when_source_ends=True)  # fmt: skip
         with loop:
             loop.run()
+    return loop
+
+
+def test_haven_counts_as_speaking_until_its_last_words_have_left_the_endpointer() -> None:
+    """For ``ECHO_TAIL`` of audio after Haven's voice stops only the pause is live, and an
+    echo of its prompt is dropped; after that, the same words are a command."""
+    from assistant.app import BARGE_IN, ECHO_TAIL
+
+    stops, tail = 20, round(ECHO_TAIL / 0.03)
+    hearing = _Hearing(echo_at=(stops + 5, stops + tail + 10))
+    loop = _loop_over(hearing, _Speaker(hearing, until=stops), stops + tail + 20)
     assert all(a == BARGE_IN for a in hearing.allowed[: stops + tail - 1])
     assert all(a != BARGE_IN and "start_checkin" in a for a in hearing.allowed[stops + tail + 1 :])
     # the echo in the tail was dropped, the same words later reached the engine
     assert [h.match.intent for h in loop.decisions if h.match] == ["start_checkin"]
+
+
+def test_a_pause_its_detector_did_not_confirm_is_dropped_when_it_is_havens_own_words() -> None:
+    """Over Haven saying "just say we need a pause", the detector-free pause (via "alone")
+    heard as Haven's words is its voice leaking back; the detector's pause, and other
+    words, always count."""
+    from assistant.app import ALONE
+
+    prompt = "You could take a pause now. Just say we need a pause."
+    script = {5: ("sorry, I need a pause", ALONE), 15: ("we need a pause", "armed"),
+              25: ("I need a break", ALONE), 60: ("we need a pause", ALONE)}  # fmt: skip
+    hearing = _Hearing(script=script)
+    loop = _loop_over(hearing, _Speaker(hearing, until=30, text=prompt), 90)
+    kept = [(h.text, h.via) for h in loop.decisions if h.match]
+    # the first is Haven's own words; the last is said after Haven (and its echo) stopped
+    assert kept == [("we need a pause", "armed"), ("I need a break", ALONE),
+                    ("we need a pause", ALONE)]  # fmt: skip
