@@ -104,7 +104,8 @@ def create_hearing(
     a length may be worded any way while Haven speaks too. ``addressed``: the recognizer of
     the named route (:func:`create_addressed`; without it that route is off)."""
     from .detect import top_level_intents
-    from .listen.listener import ListenTuning, build_listener
+    from .listen.listener import build_listener
+    from .listen.tuning import ListenTuning
 
     listener = build_listener(recognizer, library.intents, library.safety,
                               default_models_dir(), settings.wake_name,

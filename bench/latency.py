@@ -545,7 +545,7 @@ def section(
     after: tuple[float, float, float],
     args: argparse.Namespace,
 ) -> str:
-    from assistant.listen.listener import ListenTuning
+    from assistant.listen.tuning import ListenTuning
 
     end_ms, tuning = VadConfig().end_ms, ListenTuning()
     day = time.strftime("%Y-%m-%d")

@@ -37,8 +37,8 @@ from platformdirs import user_cache_path
 
 from assistant.config import Settings
 from assistant.library import Library, default_models_dir
-from assistant.listen.listener import ListenTuning
 from assistant.listen.synth import ClipCache, Voice, festival_voices
+from assistant.listen.tuning import ListenTuning
 
 from .listening import CONDITIONS, ROOT
 from .listening_record import CachedRecognizer, RecordingListener, check, load, save

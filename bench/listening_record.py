@@ -27,7 +27,6 @@ from assistant.listen.detector import Detectors
 from assistant.listen.listener import (
     PAUSE,
     Listener,
-    ListenTuning,
     _Decided,
     both_passes,
     check_wake_name,
@@ -36,6 +35,7 @@ from assistant.listen.listener import (
 )  # fmt: skip
 from assistant.listen.manifest import read_manifest
 from assistant.listen.phrasing import haven_said
+from assistant.listen.tuning import ListenTuning
 from assistant.stt.base import Recognition, Recognizer
 from assistant.vad import Utterance
 

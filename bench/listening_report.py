@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from assistant.listen.corpus import prompt_sentences
-from assistant.listen.listener import PAUSE, ListenTuning
+from assistant.listen.listener import PAUSE
+from assistant.listen.tuning import ListenTuning
 
 from .listening import CONDITIONS, ROOT
 from .listening_record import ALONE, GRID_WAKE, Pass, Utt, replay

@@ -17,8 +17,8 @@ import pytest
 
 from assistant.config import Settings
 from assistant.library import Library, default_models_dir
-from assistant.listen.listener import ListenTuning
 from assistant.listen.synth import ClipCache, Voice, render_many
+from assistant.listen.tuning import ListenTuning
 from assistant.live import create_addressed, create_recognizer
 from bench import listening_record, listening_report
 from bench.listening import segments, verdict, voice_name

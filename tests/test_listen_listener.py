@@ -23,8 +23,9 @@ from assistant.config import Settings
 from assistant.detect import listen_stream, top_level_intents
 from assistant.errors import ModelError
 from assistant.library import Library, default_models_dir
-from assistant.listen.listener import Listener, ListenTuning, build_listener
+from assistant.listen.listener import Listener, build_listener
 from assistant.listen.phrasing import armed_phrasing, haven_said
+from assistant.listen.tuning import ListenTuning
 from assistant.live import create_recognizer
 from assistant.stt.base import Recognizer
 from assistant.vad import frame_levels

@@ -56,14 +56,13 @@ import numpy as np
 from ..app import ALONE, Heard
 from ..audio import RATE, AudioChunk
 from ..errors import ModelError
-from ..intents import IntentMatch, IntentSet, normalize, strip_wake
+from ..intents import IntentMatch, IntentSet, strip_wake
 from ..safety import SafetyGate
 from ..stt.base import Recognition, Recognizer
 from ..vad import Endpointer, Utterance, VadConfig
-from .corpus import PAUSE_PHRASES, PAUSE_VARIANTS
 from .detector import Detectors, end_windows
 from .manifest import read_manifest
-from .phrasing import armed_phrasing
+from .tuning import ListenTuning
 from .wakecut import speech_seconds, wake_cuts
 
 _LOG = logging.getLogger(__name__)
@@ -71,140 +70,6 @@ _LOG = logging.getLogger(__name__)
 PAUSE = "pause"
 SEED_SECONDS = 2.0
 """Quiet audio the detectors are given before a stream starts (their windows look back)."""
-
-
-@dataclass(frozen=True)
-class ListenTuning:
-    """Detector thresholds (the grammar confirms every detection) and the command window."""
-
-    wake: float = 0.8
-    """Wake detector score that sends an utterance to the grammar."""
-    pause: float = 0.2
-    """Pause detector score that sends an utterance to the grammar (tuned for recall)."""
-    reply: float = 0.05
-    """Reply detector score (best of the live gated replies) that sends an utterance to
-    the grammar, which then has only the step's replies live."""
-    gated: tuple[str, ...] = ("done", "extend")
-    """Replies that need the reply detector too: the ones live during a partner's turn,
-    minutes of talk in which a short sentence can sound like "I'm done". Other replies
-    are answers to a question Haven just asked ("I'm ready", "yes", "I'm calm"), left to
-    the grammar alone: the reply detector is too unsure of voices it never heard
-    (bench: replies 62% with it, 92% without; every false fire was "I'm done")."""
-    window_s: float = 6.0
-    """How long a bare wake phrase keeps the command window open."""
-    early_ms: int = 150
-    """Quiet after speech at which the always-armed pause and the wake route are first
-    tried, before the endpointer closes the utterance (it waits longer, for speech that
-    resumes); when one fires, Haven acts at once and the rest of that utterance is not
-    routed again."""
-    early_wake: float = 0.97
-    """Wake detector score a command needs to be decided early: a prefix of ordinary talk
-    that the name detector half-believes waits for the whole utterance (in the soak, "go
-    ahead and start eating without me", wake 0.88, was taken for "repeat the question"
-    when decided early and rejected at the close). Commands below it are decided when the
-    endpointer closes the utterance, as before."""
-    early_both: bool = True
-    """A command is decided early only when both of the grammar's passes hear it whole
-    after the name; otherwise it waits for the whole utterance. In steady noise at 10 dB
-    the endpointer hears 150 ms of quiet inside a command ("Haven, start ... check-in"),
-    and the grammar, given the prefix, named another command (16 of 42 early decisions,
-    festival voices): a wrong command acted on, and the right one never heard."""
-    speculate_ms: int = 50
-    """Quiet after speech at which the early routes' grammar decodes are run ahead of
-    time (the decision still waits for ``early_ms``; speech that resumes discards them)."""
-    alone: bool = True
-    """Also take the pause without its detector when the grammar's two passes both hear
-    one of ``alone_phrases``: the open pass, which knows 5000 ordinary words too, heard
-    it and nothing else, and the grammar agrees. The detector, trained on a few synthetic
-    voices, scores most pauses from voices it never heard near 0, while the grammar
-    hears them (isolated clean clips of the held-out festival voices: both passes named
-    the pause in 168 of 171)."""
-    alone_over_haven: bool = True
-    """Take it that way while only the pause is live (Haven is speaking) too. Such a
-    decision says ``via`` "alone", and the live loop drops it when its words are Haven's
-    own (``phrasing.haven_said``: Haven's voice leaking back, cut up by audio glitches,
-    was once heard as "I need a pause" by both passes; the detector route, trained on
-    Haven's prompts as negatives, did not fire on it)."""
-    lengths_over_haven: bool = False
-    """While only the pause is live (Haven is speaking), let the detector route take a
-    pause with a length however it is worded. On only when Haven's own voice is
-    cancelled; when off, a length counts over Haven only after one of the always-armed
-    phrasings of three words or more ("we need a break for thirty minutes"), while a
-    pause without a length counts however it is worded. Haven's voice leaking back 20 dB
-    down was heard by the detector and the grammar as "pause for thirty five minutes" (a
-    CI run of ``tests/test_live.py``), and in a replay of every prompt at -26 and -20 dB,
-    with and without dropouts, as "let us pause for fifty-five minute" (and once as
-    "wait, may I have a moment", which this does not catch: 1 in 1228 prompts). The
-    listening benchmark's pauses, said without a length, lose nothing by it."""
-    pause_both_below: float = 0.0
-    """Below this pause detector score the detector route, too, needs both of the
-    grammar's passes to hear the pause (0: the grammar's own acceptance is enough)."""
-    alone_both: bool = True
-    """The detector-free route needs both passes to hear the phrasing (False: the
-    grammar's own acceptance, the open pass agreeing on most of its words)."""
-    alone_floor: float = 0.0
-    """Pause detector score the detector-free route needs all the same (0: none)."""
-    alone_s: float = 3.5
-    """Longest speech (s) tried that way: a pause phrasing is short, so longer talk is
-    never decoded for it."""
-    alone_phrases: tuple[str, ...] = PAUSE_PHRASES + PAUSE_VARIANTS
-    """What that route takes: the always-armed phrasings (perhaps after a lead-in such as
-    "wait" or "sorry"). Not every way of asking for a pause the intent knows ("can I have
-    a minute" is ordinary talk often enough)."""
-    alone_bare_words: int = 3
-    """A phrasing shorter than this ("time out", "I'm flooded", "pause") is taken that way
-    only after a lead-in ("sorry, I'm flooded", "wait, time out"): the open pass leans
-    towards commands, and in the soak (espeak-ng/flite) short sentences came out as bare
-    short phrasings ("I've found my niche." as "I am flooded", "I hit a bookmark." as "I am
-    overwhelmed"). Bare, they still need the detector."""
-
-    named: bool = True
-    """Try the **named** route: the grammar with the name before every command (a second
-    recognizer, given to the Listener as ``addressed``) on utterances the wake route
-    did not take."""
-    named_wake: float = 0.01
-    """Wake detector score the named route needs too: far below ``wake``, but not none.
-    Without it, in the espeak-ng/flite soak, ordinary sentences were heard whole as
-    "hi Haven, I'm ready" and "okay Haven, we've had an awful day" by both passes (2 in
-    30 min); their wake scores were 0.000-0.001, while the dev commands in 10 dB noise
-    that only this route took scored 0.03 and up (isolated clips)."""
-    named_both: bool = True
-    """The named route needs both passes to hear the name and the command whole (False:
-    the grammar's own acceptance is enough, the open pass agreeing on most of its words,
-    as ``haven detect`` decides)."""
-    named_s: float = 5.0
-    """Longest speech (s) decoded for the named route ("hey Haven, let's do our daily
-    check-in now" takes about 3 s; longer talk is not a command)."""
-
-    crisis_in_practice: bool = True
-    """Decode every utterance during a practice, for the safety gate."""
-
-    def takes_alone(self, seconds: float, speaking: bool) -> bool:
-        """Whether ``seconds`` of speech may take the pause without its detector
-        (``speaking``: only the pause is live, Haven is talking)."""
-        return self.alone and seconds <= self.alone_s and (self.alone_over_haven or not speaking)
-
-    def armed_takes(self, text: str, length: bool, speaking: bool) -> bool:
-        """Whether the detector route takes the pause the grammar heard as ``text``
-        (``length``: it names a length; ``speaking``: only the pause is live, Haven is
-        talking). See ``lengths_over_haven``."""
-        if not speaking or not length or self.lengths_over_haven:
-            return True
-        words = normalize(text)
-        if " for " not in words:
-            return False
-        phrase = armed_phrasing(words.rsplit(" for ", 1)[0], self.alone_phrases)[1]
-        return phrase is not None and len(phrase.split()) >= self.alone_bare_words
-
-    def alone_heard(self, text: str, speaking: bool = False) -> bool:
-        """Whether the grammar's words ``text`` may take the detector-free pause
-        (``speaking``: Haven is talking, and a short phrasing needs the detector even
-        after a lead-in: Haven's voice leaking back 20 dB down was heard as "wait, I'm
-        flooded" by both passes, twice in two runs of ``tests/test_live.py``)."""
-        lead, phrase = armed_phrasing(text, self.alone_phrases)
-        if phrase is None:
-            return False
-        return len(phrase.split()) >= self.alone_bare_words or (bool(lead) and not speaking)
 
 
 @dataclass(frozen=True)
