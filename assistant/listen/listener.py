@@ -60,7 +60,7 @@ from ..intents import IntentMatch, IntentSet, strip_wake
 from ..safety import SafetyGate
 from ..stt.base import Recognition, Recognizer
 from ..vad import Endpointer, Utterance, VadConfig
-from .detector import Detectors, end_windows
+from .detector import Detectors, Kind, end_windows
 from .manifest import read_manifest
 from .tuning import ListenTuning
 from .wakecut import speech_seconds, wake_cuts
@@ -320,17 +320,20 @@ class Listener:
         length = utterance.speech_end - utterance.speech_start
         if not self.tuning.takes_alone(length, allowed == frozenset({PAUSE})):
             return None
-        if self.tuning.alone_floor > 0.0:
-            scored = self._detectors.scores(utterance.speech_end, utterance.speech_start)
-            armed = max((scored[h.name][1] for h in self._detectors.heads if h.kind == "armed"),
-                        default=0.0)  # fmt: skip
-            if armed < self.tuning.alone_floor:
-                return None
+        floor = self.tuning.alone_floor
+        if floor > 0.0 and self._score(utterance, "armed") < floor:
+            return None
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or (self.tuning.alone_both and not both_passes(checked[-1])):
             return None
         speaking = allowed == frozenset({PAUSE})
         return found if self.tuning.alone_heard(checked[-1].text, speaking) else None
+
+    def _score(self, utterance: Utterance, kind: Kind) -> float:
+        """The best score of the ``kind`` detectors on ``utterance``."""
+        scored = self._detectors.scores(utterance.speech_end, utterance.speech_start)
+        return max((scored[h.name][1] for h in self._detectors.heads if h.kind == kind),
+                   default=0.0)  # fmt: skip
 
     def _named(
         self, utterance: Utterance, commands: frozenset[str], checked: list[Recognition]
@@ -339,12 +342,9 @@ class Listener:
         length = utterance.speech_end - utterance.speech_start
         if self._addressed is None or not self.tuning.named or length > self.tuning.named_s:
             return None
-        if self.tuning.named_wake > 0.0:
-            scored = self._detectors.scores(utterance.speech_end, utterance.speech_start)
-            wake = max((scored[h.name][1] for h in self._detectors.heads if h.kind == "wake"),
-                       default=0.0)  # fmt: skip
-            if wake < self.tuning.named_wake:
-                return None
+        floor = self.tuning.named_wake
+        if floor > 0.0 and self._score(utterance, "wake") < floor:
+            return None
         result = self._addressed.decode(utterance.samples, commands)
         checked.append(result)
         text, named = strip_wake(result.heard, self._wake_name)
