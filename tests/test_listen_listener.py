@@ -283,6 +283,37 @@ def test_haven_command_is_decided_early_from_a_decode_run_ahead(
     assert len(when) == 2 and when[1][1].match is None
 
 
+class HalfHeardRecognizer(CountingRecognizer):
+    """The real recognizer, but its open pass never names the command itself (as in
+    steady noise, where it drifts to everyday words): the grammar still accepts."""
+
+    def decode(self, samples: np.ndarray, allowed: object) -> object:
+        result = self.inner.decode(samples, allowed)  # type: ignore[arg-type]
+        if allowed == frozenset({"pause"}):
+            return result
+        return replace(result, scores={**result.scores, "open_matched": 0.0})
+
+
+@pytest.mark.parametrize("early_both", [True, False])
+def test_a_command_only_the_grammar_heard_waits_for_the_whole_utterance(
+    library: Library, recognizer: Recognizer, clips: Path, early_both: bool
+) -> None:
+    """In noise the endpointer hears 150 ms of quiet inside a command, and the grammar
+    names a command from the prefix; decided early only when both passes hear it."""
+    half = HalfHeardRecognizer(recognizer)
+    listener = build_listener(half, library.intents, library.safety,  # type: ignore[arg-type]
+                              default_models_dir(), "Haven",
+                              ListenTuning(early_both=early_both))  # fmt: skip
+    audio = stream([("Haven, start check-in", "flite-slt")], clips)
+    listener.reset()
+    when = [(listener.stream_seconds, h) for chunk in chunks_from_array(audio)
+            for h in listener.feed(chunk, top_level_intents(library)) if h.match]  # fmt: skip
+    assert [(h.match.intent, h.via) for _, h in when if h.match] == [("start_checkin", "wake")]
+    t, h = when[0]
+    early = t - h.at < (listener.tuning.early_ms + 40) / 1000
+    assert early is not early_both  # closed by the endpointer's 500 ms of quiet instead
+
+
 def test_speech_that_resumes_discards_the_early_decision(
     listener: Listener, library: Library, clips: Path
 ) -> None:
