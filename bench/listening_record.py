@@ -67,8 +67,6 @@ class Utt:
     always-armed phrasings)."""
     cuts: dict[str, str] = field(default_factory=dict)
     """Wake threshold -> the command found after the name, "" or ALONE."""
-    cuts_both: dict[str, bool] = field(default_factory=dict)
-    """Wake threshold -> both of the grammar's passes heard that command whole."""
     window: str | None = None
     named: str | None = None
     """The named route's verdict: the name and a command heard as one phrase (None: not
@@ -233,13 +231,11 @@ class RecordingListener(Listener):
                 if utt.wake < w:
                     continue
                 self.tuning = replace(used, wake=w)
-                decoded: list[Recognition] = []
                 try:
-                    found, alone = self._after_wake(utterance, commands, decoded, memo)
+                    found, alone = self._after_wake(utterance, commands, [], memo)
                 finally:
                     self.tuning = used
                 utt.cuts[str(w)] = ALONE if alone else verdict(found)
-                utt.cuts_both[str(w)] = found is not None and both_passes(decoded[-1])
                 if alone:
                     self._alone_until = max(self._alone_until, end + used.window_s)
             if window_open:
@@ -277,7 +273,13 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
     out: list[tuple[str, str]] = []
     window_until = -1.0
     speaking = not commands
-    for u in utts:
+    hit = None  # speech start of the utterance last acted on early: not routed again
+    for i, u in enumerate(utts):
+        if i and out[-1][0] and utts[i - 1].early:
+            hit = utts[i - 1].start
+        if u.start == hit:
+            out.append(("", ""))
+            continue
         in_window = u.start <= window_until
         armed = PAUSE in allowed_set and u.pause is not None
         if (armed and u.armed >= tuning.pause and u.pause
@@ -294,8 +296,7 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)
             found = u.cuts[str(tuning.wake)] if sure else None
-            whole = not tuning.early_both or u.cuts_both.get(str(tuning.wake), False)
-            if found and found != ALONE and whole:
+            if found and found != ALONE:
                 window_until = -1.0
                 out.append((found, "wake"))
             else:

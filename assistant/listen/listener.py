@@ -59,7 +59,7 @@ from ..errors import ModelError
 from ..intents import IntentMatch, IntentSet, strip_wake
 from ..safety import SafetyGate
 from ..stt.base import Recognition, Recognizer
-from ..vad import Endpointer, Utterance, VadConfig
+from ..vad import Endpointer, Utterance, VadConfig, frame_levels
 from .detector import Detectors, Kind, end_windows
 from .manifest import read_manifest
 from .tuning import ListenTuning
@@ -178,7 +178,7 @@ class Listener:
         quiet = self._endpointer.quiet_ms
         if quiet >= min(self.tuning.speculate_ms, self.tuning.early_ms):
             snap = self._endpointer.peek()
-            if snap is None or snap.speech_start == self._early_hit:
+            if snap is None or snap.speech_start == self._early_hit or not self._clear(snap):
                 return heard
             if snap.speech_end != self._ahead_end:  # new speech since: run the decodes ahead
                 self._ahead_end = snap.speech_end
@@ -191,6 +191,16 @@ class Listener:
                     self._early_hit = snap.speech_start
                     heard.append(self._heard(decided, snap))
         return heard
+
+    def _clear(self, utterance: Utterance) -> bool:
+        """Whether ``utterance`` stands ``ListenTuning.early_snr_db`` above the noise
+        floor (its loudest tenth of 10 ms frames against the endpointer's floor), so it
+        may be decided early."""
+        floor = self._endpointer.noise_floor_db
+        if floor is None or not len(utterance.samples):
+            return True
+        loud = float(np.percentile(frame_levels(utterance.samples), 90))
+        return loud - floor >= self.tuning.early_snr_db
 
     def _heard(self, decided: _Decided, utterance: Utterance) -> Heard:
         stream_now = self._fed / RATE
@@ -260,7 +270,7 @@ class Listener:
         if early:
             woken = woken and wake >= self.tuning.early_wake
             found = self._after_wake(utterance, commands, checked, memo)[0] if woken else None
-            if found is not None and (not self.tuning.early_both or both_passes(checked[-1])):
+            if found is not None:
                 self._window_until = -1.0
                 return _Decided(found, checked[-1], "wake")
             alone = PAUSE in allowed and not detected and not ahead
