@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -349,6 +349,8 @@ def save(path: Path, doc: dict[str, Any]) -> None:
 def load(path: Path) -> dict[str, Any]:
     """A saved run: its Passes rebuilt."""
     doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    known = {f.name for f in fields(Utt)}  # a record of other code may keep other things
     doc["passes"] = [Pass(**{**p, "items": [Item(**i) for i in p["items"]],
-                             "utts": [Utt(**u) for u in p["utts"]]}) for p in doc["passes"]]
+                             "utts": [Utt(**{k: v for k, v in u.items() if k in known})
+                                      for u in p["utts"]]}) for p in doc["passes"]]  # fmt: skip
     return doc
