@@ -84,6 +84,8 @@ class Utt:
     early: bool = False
     """Decided after a short quiet, before the endpointer closed the utterance (only the
     pause is tried then)."""
+    clear: bool = True
+    """Early: the speech stood clear of the noise, so a command could be decided too."""
 
 
 @dataclass
@@ -201,6 +203,7 @@ class RecordingListener(Listener):
             finally:
                 self._memo = kept
             utt.early = early
+            utt.clear = bool(how.get("clear", True))
             self.utts.append(utt)
             self.clock.excluded += time.monotonic() - began
         return decided
@@ -294,7 +297,7 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
                  and tuning.alone_heard(u.pause_text, speaking)
                  and not (saying and haven_said(u.pause_text, saying[len(out)])))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
-            sure = commands and u.wake >= max(tuning.wake, tuning.early_wake)
+            sure = commands and u.clear and u.wake >= max(tuning.wake, tuning.early_wake)
             found = u.cuts[str(tuning.wake)] if sure else None
             if found and found != ALONE:
                 window_until = -1.0

@@ -178,15 +178,16 @@ class Listener:
         quiet = self._endpointer.quiet_ms
         if quiet >= min(self.tuning.speculate_ms, self.tuning.early_ms):
             snap = self._endpointer.peek()
-            if snap is None or snap.speech_start == self._early_hit or not self._clear(snap):
+            if snap is None or snap.speech_start == self._early_hit:
                 return heard
+            clear = self._clear(snap)
             if snap.speech_end != self._ahead_end:  # new speech since: run the decodes ahead
                 self._ahead_end = snap.speech_end
                 self._memo.clear()
-                self._route(snap, allowed, expected, early=True, ahead=True)
+                self._route(snap, allowed, expected, early=True, ahead=True, clear=clear)
             if quiet >= self.tuning.early_ms and snap.speech_end != self._early_end:
                 self._early_end = snap.speech_end
-                decided = self.decide(snap, allowed, expected, early=True)
+                decided = self.decide(snap, allowed, expected, early=True, clear=clear)
                 if decided.match is not None:
                     self._early_hit = snap.speech_start
                     heard.append(self._heard(decided, snap))
@@ -222,6 +223,7 @@ class Listener:
         *,
         early: bool = False,
         routes: bool = True,
+        clear: bool = True,
     ) -> _Decided:
         """Which route, if any, takes this utterance to the engine.
 
@@ -230,8 +232,10 @@ class Listener:
         or "Haven, <command>" said early is still one), the step's replies and a bare
         name wait for the whole utterance; the grammar decodes run ahead are reused.
         ``routes=False``: only listen for crisis words (a route was acted on early).
+        ``clear``: the speech stands clear of the noise (``ListenTuning.early_snr_db``);
+        if not, a command is not decided early (the pause still is).
         """
-        return self._route(utterance, allowed, expected, early=early, routes=routes)
+        return self._route(utterance, allowed, expected, early=early, routes=routes, clear=clear)
 
     def _route(
         self,
@@ -242,6 +246,7 @@ class Listener:
         early: bool = False,
         routes: bool = True,
         ahead: bool = False,
+        clear: bool = True,
     ) -> _Decided:
         """:meth:`decide`'s work (run ahead of time too, ``ahead``, with its decodes kept)."""
         if not routes:
@@ -268,7 +273,7 @@ class Listener:
         wake = by_kind.get("wake", ("", 0.0, 0.0))[1]
         woken = bool(commands) and wake >= self.tuning.wake
         if early:
-            woken = woken and wake >= self.tuning.early_wake
+            woken = woken and wake >= self.tuning.early_wake and clear
             found = self._after_wake(utterance, commands, checked, memo)[0] if woken else None
             if found is not None:
                 self._window_until = -1.0
