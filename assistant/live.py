@@ -100,8 +100,9 @@ def create_hearing(
 ) -> Hearing:
     """The listening the live loop, the demo, the soak and the benchmarks all use: the wake
     phrase, the always-armed pause and the step's replies, each confirmed by the grammar.
-    ``echo_cancelled``: Haven's own voice is taken out of the microphone, so a pause with
-    a length may be worded any way while Haven speaks too. ``addressed``: the recognizer of
+    ``echo_cancelled``: Haven's own voice is taken out of the microphone, so while Haven
+    speaks the pause may be taken without its detector, and a pause with a length may be
+    worded any way. ``addressed``: the recognizer of
     the named route (:func:`create_addressed`; without it that route is off)."""
     from .detect import top_level_intents
     from .listen.listener import build_listener
@@ -109,7 +110,8 @@ def create_hearing(
 
     listener = build_listener(recognizer, library.intents, library.safety,
                               default_models_dir(), settings.wake_name,
-                              ListenTuning(lengths_over_haven=echo_cancelled),
+                              ListenTuning(alone_over_haven=echo_cancelled,
+                                           lengths_over_haven=echo_cancelled),
                               addressed)  # fmt: skip
     listener.warm(top_level_intents(library))
     return listener

@@ -369,14 +369,14 @@ def test_a_pause_the_detector_misses_is_taken_when_both_grammar_passes_hear_it(
     assert fired(heard) == [("pause", "alone")]
     # without the detector-free route, the same audio goes unheard: the route is what took it
     assert fired(run(deaf_detector(library, recognizer, alone=False), audio, idle)) == []
-    # while Haven speaks (only the pause live) too (the live loop then checks the words
-    # against Haven's own), but for a short phrasing ("sorry, I'm flooded"), and unless
-    # that is turned off
+    # while Haven speaks (only the pause live) only with Haven's voice cancelled (the
+    # live loop then checks the words against Haven's own), and not a short phrasing
+    # ("sorry, I'm flooded")
     speaking = frozenset({"pause"})
+    assert fired(run(deaf_detector(library, recognizer), audio, speaking)) == []
     over_haven = [("pause", "alone")] if text != "sorry, I'm flooded" else []
-    assert fired(run(deaf_detector(library, recognizer), audio, speaking)) == over_haven
-    assert fired(run(deaf_detector(library, recognizer, alone_over_haven=False), audio,
-                     speaking)) == []  # fmt: skip
+    assert fired(run(deaf_detector(library, recognizer, alone_over_haven=True), audio,
+                     speaking)) == over_haven  # fmt: skip
 
 
 @pytest.mark.skipif(not have_festival(), reason="festival is not installed")
@@ -411,7 +411,7 @@ def test_long_speech_is_never_decoded_for_the_detector_free_pause(
     library: Library, recognizer: Recognizer, clips: Path
 ) -> None:
     counting = CountingRecognizer(recognizer)
-    listener = deaf_detector(library, counting)  # type: ignore[arg-type]
+    listener = deaf_detector(library, counting, alone_over_haven=True)  # type: ignore[arg-type]
     text = "we talked about the long weekend and whether a pause in the plans would help us"
     audio = stream([(text, "flite-slt")], clips)
     speech = len(audio) / RATE - 3.5

@@ -65,12 +65,16 @@ class ListenTuning:
     voices, scores most pauses from voices it never heard near 0, while the grammar
     hears them (isolated clean clips of the held-out festival voices: both passes named
     the pause in 168 of 171)."""
-    alone_over_haven: bool = True
-    """Take it that way while only the pause is live (Haven is speaking) too. Such a
-    decision says ``via`` "alone", and the live loop drops it when its words are Haven's
-    own (``phrasing.haven_said``: Haven's voice leaking back, cut up by audio glitches,
-    was once heard as "I need a pause" by both passes; the detector route, trained on
-    Haven's prompts as negatives, did not fire on it)."""
+    alone_over_haven: bool = False
+    """Take it that way while only the pause is live (Haven is speaking) too; on with
+    Haven's own voice cancelled (``haven run --echo-cancel``). Such a decision says
+    ``via`` "alone", and the live loop drops it when its words are Haven's own
+    (``phrasing.haven_said``); a short phrasing then needs the detector even after a
+    lead-in. Off without the canceller: Haven's voice leaking back 20 dB down was heard
+    as "wait, I'm flooded" and "we need to pause" by both passes in ``tests/test_live.py``
+    (3 of 7 runs with it on), and ``bench/self_echo.py`` doubled its self-triggered
+    pauses at 20 dB below speech. It would hear 80% of the festival pauses said over
+    Haven rather than 59%."""
     lengths_over_haven: bool = False
     """While only the pause is live (Haven is speaking), let the detector route take a
     pause with a length however it is worded. On only when Haven's own voice is
