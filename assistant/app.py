@@ -65,8 +65,8 @@ class Heard:
     """How it reached Haven: "wake" (after the wake phrase), "named" (the name and the
     command heard as one phrase by the grammar, without the wake detector), "armed" (the
     always-armed pause), "alone" (the always-armed pause heard by the grammar's two
-    passes without its detector), "reply" (a reply the current step expects), "window" (just after
-    a bare wake phrase) or "" (the grammar alone)."""
+    passes without its detector), "reply" (a reply the current step expects), "window"
+    (just after a bare wake phrase) or "" (the grammar alone)."""
     at: float = 0.0
     """Stream time (seconds since listening began) of the end of the speech."""
 

@@ -102,8 +102,8 @@ def create_hearing(
     phrase, the always-armed pause and the step's replies, each confirmed by the grammar.
     ``echo_cancelled``: Haven's own voice is taken out of the microphone, so while Haven
     speaks the pause may be taken without its detector, and a pause with a length may be
-    worded any way. ``addressed``: the recognizer of
-    the named route (:func:`create_addressed`; without it that route is off)."""
+    worded any way. ``addressed``: the recognizer of the named route
+    (:func:`create_addressed`; without it that route is off)."""
     from .detect import top_level_intents
     from .listen.listener import build_listener
     from .listen.tuning import ListenTuning

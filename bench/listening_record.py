@@ -247,9 +247,9 @@ class RecordingListener(Listener):
                 used = self.tuning
                 try:
                     self.tuning = replace(used, named=True, named_wake=0.0, named_both=True)
-                    utt.named = verdict(self._named(utterance, commands, []))
+                    utt.named = verdict(self._named(utterance, commands, utt.wake, []))
                     self.tuning = replace(self.tuning, named_both=False)
-                    utt.named_loose = verdict(self._named(utterance, commands, []))
+                    utt.named_loose = verdict(self._named(utterance, commands, utt.wake, []))
                 finally:
                     self.tuning = used
         if gated and (utt.reply >= MIN_REPLY or self.tuning.crisis_in_practice):

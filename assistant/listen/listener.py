@@ -60,7 +60,7 @@ from ..intents import IntentMatch, IntentSet, strip_wake
 from ..safety import SafetyGate
 from ..stt.base import Recognition, Recognizer
 from ..vad import Endpointer, Utterance, VadConfig, frame_levels
-from .detector import Detectors, Kind, end_windows
+from .detector import Detectors, end_windows
 from .manifest import read_manifest
 from .tuning import ListenTuning
 from .wakecut import speech_seconds, wake_cuts
@@ -180,12 +180,16 @@ class Listener:
             snap = self._endpointer.peek()
             if snap is None or snap.speech_start == self._early_hit:
                 return heard
+            ahead = snap.speech_end != self._ahead_end  # new speech since: run the decodes ahead
+            due = quiet >= self.tuning.early_ms and snap.speech_end != self._early_end
+            if not (ahead or due):
+                return heard
             clear = self._clear(snap)
-            if snap.speech_end != self._ahead_end:  # new speech since: run the decodes ahead
+            if ahead:
                 self._ahead_end = snap.speech_end
                 self._memo.clear()
                 self._route(snap, allowed, expected, early=True, ahead=True, clear=clear)
-            if quiet >= self.tuning.early_ms and snap.speech_end != self._early_end:
+            if due:
                 self._early_end = snap.speech_end
                 decided = self.decide(snap, allowed, expected, early=True, clear=clear)
                 if decided.match is not None:
@@ -261,9 +265,9 @@ class Listener:
         checked: list[Recognition] = []
 
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
-        detected = by_kind.get("armed", ("", 0.0, 0.0))[1] >= self.tuning.pause
+        armed = by_kind.get("armed", ("", 0.0, 0.0))[1]
+        detected = armed >= self.tuning.pause
         if PAUSE in allowed and detected:
-            armed = by_kind["armed"][1]
             found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
             if (found is not None
                     and (armed >= self.tuning.pause_both_below or both_passes(checked[-1]))
@@ -279,7 +283,7 @@ class Listener:
                 self._window_until = -1.0
                 return _Decided(found, checked[-1], "wake")
             alone = PAUSE in allowed and not detected and not ahead
-            found = self._alone(utterance, allowed, checked, memo) if alone else None
+            found = self._alone(utterance, allowed, armed, checked, memo) if alone else None
             if found is not None:  # not run ahead: it would decode at every gap between words
                 return _Decided(found, checked[-1], ALONE)
             return _Decided(None, None, "")
@@ -298,7 +302,7 @@ class Listener:
             if found is not None:
                 return _Decided(found, checked[-1], "window")
         if commands and not in_window:
-            found = self._named(utterance, commands, checked)
+            found = self._named(utterance, commands, wake, checked)
             if found is not None:
                 self._window_until = -1.0
                 return _Decided(found, checked[-1], "named")
@@ -310,7 +314,7 @@ class Listener:
             if found is not None:
                 return _Decided(found, checked[-1], "reply")
         alone = PAUSE in allowed and not detected  # (a detected pause was decoded already)
-        found = self._alone(utterance, allowed, checked) if alone else None
+        found = self._alone(utterance, allowed, armed, checked) if alone else None
         if found is not None:
             return _Decided(found, checked[-1], ALONE)
         return self._crisis(utterance, expected, checked)
@@ -325,40 +329,32 @@ class Listener:
         return _Decided(None, checked[-1] if checked else None, "", crisis)
 
     def _alone(
-        self, utterance: Utterance, allowed: frozenset[str], checked: list[Recognition],
-        memo: tuple[float, float] | None = None,
+        self, utterance: Utterance, allowed: frozenset[str], armed: float,
+        checked: list[Recognition], memo: tuple[float, float] | None = None,
     ) -> IntentMatch | None:  # fmt: skip
-        """The always-armed pause without its detector: a short utterance in which both of
-        the grammar's passes hear a pause phrasing (``ListenTuning.alone``). Tried after
-        the other routes, so it never delays them. ``allowed`` only the pause: Haven is
-        speaking (``ListenTuning.alone_over_haven``)."""
+        """The always-armed pause without its detector (``armed``: its score here): a
+        short utterance in which both of the grammar's passes hear a pause phrasing
+        (``ListenTuning.alone``). Tried after the other routes, so it never delays them.
+        ``allowed`` only the pause: Haven is speaking (``ListenTuning.alone_over_haven``)."""
         length = utterance.speech_end - utterance.speech_start
-        if not self.tuning.takes_alone(length, allowed == frozenset({PAUSE})):
-            return None
-        floor = self.tuning.alone_floor
-        if floor > 0.0 and self._score(utterance, "armed") < floor:
+        speaking = allowed == frozenset({PAUSE})
+        if not self.tuning.takes_alone(length, speaking) or armed < self.tuning.alone_floor:
             return None
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or (self.tuning.alone_both and not both_passes(checked[-1])):
             return None
-        speaking = allowed == frozenset({PAUSE})
         return found if self.tuning.alone_heard(checked[-1].text, speaking) else None
 
-    def _score(self, utterance: Utterance, kind: Kind) -> float:
-        """The best score of the ``kind`` detectors on ``utterance``."""
-        scored = self._detectors.scores(utterance.speech_end, utterance.speech_start)
-        return max((scored[h.name][1] for h in self._detectors.heads if h.kind == kind),
-                   default=0.0)  # fmt: skip
-
     def _named(
-        self, utterance: Utterance, commands: frozenset[str], checked: list[Recognition]
-    ) -> IntentMatch | None:
-        """The named route: the name and a command heard as one phrase by both passes."""
+        self, utterance: Utterance, commands: frozenset[str], wake: float,
+        checked: list[Recognition],
+    ) -> IntentMatch | None:  # fmt: skip
+        """The named route: the name and a command heard as one phrase by both passes
+        (``wake``: the wake detector's score here, held against ``named_wake``)."""
         length = utterance.speech_end - utterance.speech_start
         if self._addressed is None or not self.tuning.named or length > self.tuning.named_s:
             return None
-        floor = self.tuning.named_wake
-        if floor > 0.0 and self._score(utterance, "wake") < floor:
+        if wake < self.tuning.named_wake:
             return None
         result = self._addressed.decode(utterance.samples, commands)
         checked.append(result)
