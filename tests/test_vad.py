@@ -93,7 +93,8 @@ BABBLE = (
 def test_a_command_over_babble_ends_where_the_command_does(tmp_path: Path) -> None:
     """Four voices talking over each other 10 dB under a command: its end is found. With
     the 10 ms levels alone (the endpointer before ``background_ms``), the babble's peaks
-    keep the utterance open well past the command."""
+    keep the utterance open well past the command; so they do when the floor holds during
+    speech over babble as it does over steady noise."""
     rng = np.random.default_rng(1)
     talk = [read_wav(synthesize(text, voice, tmp_path, 0.0)) for text, voice in BABBLE]
     audio = babble(talk, 10 * RATE, rng, voices=4) * 32767 * 10 ** (-32 / 20)
@@ -109,6 +110,8 @@ def test_a_command_over_babble_ends_where_the_command_does(tmp_path: Path) -> No
 
     assert cut_at_the_command(VadConfig())
     assert not cut_at_the_command(VadConfig(threshold_db=9.0, background_ms=10))
+    # the floor held in speech as over steady noise: the babble after it kept it open
+    assert not cut_at_the_command(VadConfig(steady_db=100.0))
 
 
 def test_levels_are_trailing_means_across_chunks() -> None:
@@ -157,3 +160,28 @@ def test_raw_pcm_from_a_stream_any_rate_and_channels() -> None:
     assert sum(c.samples for c in resampled) == pytest.approx(RATE, abs=40)
     with pytest.raises(AudioError):
         list(raw_pcm_chunks(io.BytesIO(b""), rate=100))
+
+
+
+@pytest.mark.skipif(not have("flite-slt"), reason="flite needed")
+def test_a_long_command_over_steady_noise_stays_one_utterance(tmp_path: Path) -> None:
+    """A long command 10 dB over white noise is one utterance: the noise floor holds while
+    an utterance is young. Rising at the out-of-speech rate (4 dB/s), it climbed into the
+    command and cut it in three."""
+    rng = np.random.default_rng(3)
+    text = "haven, could we start the speaker listener technique please"
+    command = set_level(read_wav(synthesize(text, "flite-slt", tmp_path, 0.0)), -22)
+    audio = rng.normal(0.0, 1.0, 9 * RATE) * 32767 * 10 ** (-32 / 20)
+    at = 3 * RATE
+    audio[at : at + len(command)] += command
+    start, end = at / RATE, (at + len(command)) / RATE
+    stream = to_int16(audio, rng)
+
+    def pieces(config: VadConfig) -> list[tuple[float, float]]:
+        found = utterances(chunks_from_array(stream), config)
+        return [(u.speech_start, u.speech_end) for u in found
+                if u.speech_end > start and u.speech_start < end]  # fmt: skip
+
+    [(first, last)] = pieces(VadConfig())
+    assert abs(first - start) < 0.5 and abs(last - end) < 0.5
+    assert len(pieces(VadConfig(speech_rise_db_per_s=4.0))) == 3
