@@ -218,9 +218,8 @@ class Endpointer:
             self._quiet_bg.append(background)
             self._run = self._run + 1 if speech else 0
             if self._run * FRAME_MS >= cfg.start_ms:
-                quiet = np.asarray(self._quiet_bg)
-                spread = float(np.percentile(quiet, 90) - np.percentile(quiet, 10))
-                self._steady = spread <= cfg.steady_db
+                low, high = np.percentile(np.asarray(self._quiet_bg), [10, 90])
+                self._steady = float(high - low) <= cfg.steady_db
                 pre = min(len(self._history), (cfg.pre_roll_ms // FRAME_MS) + self._run)
                 self._speech = list(self._history)[-pre:]
                 self._in_speech = True
@@ -248,8 +247,8 @@ class Endpointer:
         elif level < self._floor:
             self._floor = 0.5 * self._floor + 0.5 * level
         else:
-            young = (index - self._start_frame) * FRAME_MS < cfg.speech_rise_ms
-            held = self._in_speech and self._steady and young
+            held = (self._in_speech and self._steady
+                    and (index - self._start_frame) * FRAME_MS < cfg.speech_rise_ms)
             per_s = cfg.speech_rise_db_per_s if held else cfg.floor_rise_db_per_s
             self._floor = min(level, self._floor + per_s * FRAME_MS / 1000.0)
 

@@ -162,7 +162,6 @@ def test_raw_pcm_from_a_stream_any_rate_and_channels() -> None:
         list(raw_pcm_chunks(io.BytesIO(b""), rate=100))
 
 
-
 @pytest.mark.skipif(not have("flite-slt"), reason="flite needed")
 def test_a_long_command_over_steady_noise_stays_one_utterance(tmp_path: Path) -> None:
     """A long command 10 dB over white noise is one utterance: the noise floor holds while
