@@ -191,21 +191,22 @@ class RecordingListener(Listener):
 
     def decide(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
                **how: Any) -> _Decided:  # fmt: skip
-        """``Listener.decide``, recorded (an early decision, before the endpointer closes
-        the utterance, too; a crisis-only pass after one is not a decision point)."""
+        """``Listener.decide``, recorded: an early decision, before the endpointer closes
+        the utterance, too, and the close of an utterance acted on early (the Listener
+        only listens for crisis words there; the record holds what every route would
+        hear, for a replay with a tuning that would not have acted early)."""
         decided = super().decide(utterance, allowed, expected, **how)
-        if how.get("routes", True):
-            began = time.monotonic()
-            early = bool(how.get("early", False))
-            kept = dict(self._memo)  # the record's own decodes must not reach the Listener's
-            try:
-                utt = self._record(utterance, allowed, expected, decided, early)
-            finally:
-                self._memo = kept
-            utt.early = early
-            utt.clear = bool(how.get("clear", True))
-            self.utts.append(utt)
-            self.clock.excluded += time.monotonic() - began
+        began = time.monotonic()
+        early = bool(how.get("early", False))
+        kept = dict(self._memo)  # the record's own decodes must not reach the Listener's
+        try:
+            utt = self._record(utterance, allowed, expected, decided, early)
+        finally:
+            self._memo = kept
+        utt.early = early
+        utt.clear = bool(how.get("clear", True))
+        self.utts.append(utt)
+        self.clock.excluded += time.monotonic() - began
         return decided
 
     def _record(self, utterance: Utterance, allowed: frozenset[str], expected: frozenset[str],
@@ -284,7 +285,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             out.append(("", ""))
             continue
         in_window = u.start <= window_until
-        armed = PAUSE in allowed_set and u.pause is not None
+        pausing = not u.early or speaking or tuning.early_pause_idle
+        armed = PAUSE in allowed_set and u.pause is not None and pausing
         if (armed and u.armed >= tuning.pause and u.pause
                 and (u.armed >= tuning.pause_both_below or u.pause_both)
                 and tuning.armed_takes(u.pause_text, "minutes=" in u.pause, speaking)):

@@ -102,6 +102,35 @@ def test_the_replay_gives_the_listeners_own_decisions(
                run.expected, labels)  # fmt: skip
 
 
+def test_the_record_replays_a_tuning_that_decides_the_pause_at_another_moment(
+    library: Library, listener: RecordingListener, run: Pass, tmp_path: Path
+) -> None:
+    """Fed again with the pause decided early while Haven is silent: the record keeps the
+    close of the utterance acted on early too, so either record replays the other
+    tuning's decisions, utterance by utterance."""
+    from dataclasses import replace as replaced
+
+    shipped = listener.tuning
+    eager = replaced(shipped, early_pause_idle=True)
+    cache = ClipCache(tmp_path / "clips")
+    clips = render_many([(t, v) for t, v, _ in ITEMS], cache)
+    parts = segments(clips, "noise 20 dB", [], np.random.default_rng(3))
+    texts = [(t, voice_name(v), e) for t, v, e in ITEMS]
+    listener.tuning = eager
+    try:
+        feed(listener, parts, frozenset(run.allowed), frozenset(), texts)
+    finally:
+        listener.tuning = shipped
+    again = replaced(run, tuning=vars(eager), utts=listener.utts)
+    labels = sorted(listener._labels)
+    assert check(again, labels) == 0
+    assert any(u.heard == "pause" and u.early for u in again.utts)  # early there
+    assert not any(u.heard == "pause" and u.early for u in run.utts)  # at the close here
+    for record, tuning, other in ((again, shipped, run), (run, eager, again)):
+        got = replay(record.utts, tuning, run.allowed, run.expected, labels)
+        assert got == [(u.heard, u.via) for u in other.utts]
+
+
 def test_save_load_and_the_report(run: Pass, listener: RecordingListener, tmp_path: Path) -> None:
     from dataclasses import asdict
 

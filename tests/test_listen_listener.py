@@ -229,13 +229,52 @@ def test_the_pause_is_acted_on_before_the_endpointer_closes_and_only_once(
     assert len(when) == 2 and when[1][1].match is None
 
 
+def test_while_haven_is_silent_the_pause_waits_for_the_whole_utterance(
+    listener: Listener, library: Library, clips: Path
+) -> None:
+    # nothing needs stopping, so the pause is decided when the endpointer closes the
+    # utterance (``ListenTuning.early_pause_idle``), not after the first short quiet
+    audio = stream([("we need a pause", "flite-slt")], clips)
+    listener.reset()
+    when = [(listener.stream_seconds, h) for chunk in chunks_from_array(audio)
+            for h in listener.feed(chunk, top_level_intents(library))]  # fmt: skip
+    assert [(h.match.intent, h.via) for _, h in when if h.match] == [("pause", "armed")]
+    t, h = when[0]
+    assert t - h.at >= 0.45  # the endpointer's 500 ms of quiet (less a chunk)
+
+
+@pytest.mark.parametrize(
+    ("first", "rest"),
+    [("I need a break", "from all the noise at work this week"),
+     ("time out", "was the best film we saw that year")],
+)  # fmt: skip
+def test_the_start_of_a_longer_sentence_is_not_a_pause(
+    library: Library, recognizer: Recognizer, clips: Path, first: str, rest: str
+) -> None:
+    """A pause phrasing, a quiet longer than ``early_ms`` but shorter than the
+    endpointer's, and more of the sentence: while Haven is silent the whole sentence is
+    heard, and it is no pause; decided early (as while Haven speaks) it was one."""
+    rng = np.random.default_rng(2)
+    a, b = (trimmed(read_wav(synthesize(t, "flite-slt", clips, pad_seconds=0.0)))
+            for t in (first, rest))  # fmt: skip
+    audio = np.concatenate([room(2.0, rng), a, room(0.25, rng), b, room(1.5, rng)])
+    idle = top_level_intents(library)
+    heard = {}
+    for early in (False, True):
+        listener = build_listener(recognizer, library.intents, library.safety,
+                                  default_models_dir(), "Haven",
+                                  ListenTuning(early_pause_idle=early))  # fmt: skip
+        heard[early] = fired(run(listener, audio, idle))
+    assert heard == {False: [], True: [("pause", "armed")]}
+
+
 def trimmed(speech: np.ndarray) -> np.ndarray:
     """``speech`` without its leading and trailing quiet (10 ms frames 35 dB under the
     loudest), over room tone."""
     levels = frame_levels(speech)
     loud = np.flatnonzero(levels >= levels.max() - 35.0)
     cut = speech[loud[0] * 160 : (loud[-1] + 1) * 160].astype(np.int32)
-    tone = room(len(cut) / RATE, np.random.default_rng(3))[: len(cut)]
+    tone = room((len(cut) + 1) / RATE, np.random.default_rng(3))[: len(cut)]
     return (cut + tone).clip(-32768, 32767).astype(np.int16)
 
 

@@ -30,12 +30,14 @@ exceptions named) a learned detector *and* the grammar recognizer agreeing:
    and "five more minutes", live through minutes of a partner's talk, also need the
    reply detector (``ListenTuning.gated``).
 
-Early: the pause and "Haven, <command>" (a confident name) are decided after 150 ms of
-quiet (``ListenTuning.early_ms``), before the endpointer closes the utterance (it waits
-half a second, for speech that resumes), so a barge-in cuts Haven off sooner and a
-command is answered sooner. The grammar decodes for that are run ahead, after 50 ms of
-quiet (``speculate_ms``), and kept only if the quiet holds: the decision then costs
-almost nothing when it is due.
+Early: the pause (while Haven speaks) and "Haven, <command>" (a confident name) are
+decided after 150 ms of quiet (``ListenTuning.early_ms``), before the endpointer closes the
+utterance (it waits half a second, for speech that resumes), so a barge-in cuts Haven off
+sooner and a command is answered sooner. While Haven is silent the pause waits for the
+close (``ListenTuning.early_pause_idle``): the start of a longer sentence is not a pause.
+The grammar decodes for the early decisions are run ahead, after 50 ms of quiet
+(``speculate_ms``), and kept only if the quiet holds: the decision then costs almost
+nothing when it is due.
 
 Ordinary talk full of words like pause, check or thanks reaches no route (the detector-free
 pause is never run ahead: it would decode at every short gap between words). Inside a
@@ -232,8 +234,9 @@ class Listener:
         """Which route, if any, takes this utterance to the engine.
 
         ``early``: the utterance may still go on (decided after a short quiet): only the
-        always-armed pause and a whole command after the wake phrase are tried (a pause
-        or "Haven, <command>" said early is still one), the step's replies and a bare
+        always-armed pause (while Haven speaks, ``ListenTuning.early_pause_idle``) and a
+        whole command after the wake phrase are tried (a pause or "Haven, <command>"
+        said early is still one), the step's replies and a bare
         name wait for the whole utterance; the grammar decodes run ahead are reused.
         ``routes=False``: only listen for crisis words (a route was acted on early).
         ``clear``: the speech stands clear of the noise (``ListenTuning.early_snr_db``);
@@ -265,9 +268,11 @@ class Listener:
         checked: list[Recognition] = []
 
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
+        # early, the pause only while Haven speaks (``ListenTuning.early_pause_idle``)
+        pausing = PAUSE in allowed and (not early or not commands or self.tuning.early_pause_idle)
         armed = by_kind.get("armed", ("", 0.0, 0.0))[1]
         detected = armed >= self.tuning.pause
-        if PAUSE in allowed and detected:
+        if pausing and detected:
             found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
             if (found is not None
                     and (armed >= self.tuning.pause_both_below or both_passes(checked[-1]))
@@ -282,7 +287,7 @@ class Listener:
             if found is not None:
                 self._window_until = -1.0
                 return _Decided(found, checked[-1], "wake")
-            alone = PAUSE in allowed and not detected and not ahead
+            alone = pausing and not detected and not ahead
             found = self._alone(utterance, allowed, armed, checked, memo) if alone else None
             if found is not None:  # not run ahead: it would decode at every gap between words
                 return _Decided(found, checked[-1], ALONE)

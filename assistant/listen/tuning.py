@@ -55,6 +55,15 @@ class ListenTuning:
     measure gives about 32 dB in a quiet room, 15-21 dB at 20 dB SNR (the benchmark's,
     against its -22 dBFS speech level) and 7 dB at 10 dB; on a flite command about 2 dB
     more than the SNR."""
+    early_pause_idle: bool = False
+    """Decide the always-armed pause early while Haven is silent too. Off: the early
+    pause is there so Haven stops talking at once; when Haven is silent nothing needs
+    stopping, and the pause is decided when the endpointer closes the utterance (about
+    0.35 s later), so the rest of a sentence can speak against it. In the listening
+    benchmark's talk, five of six false pauses were decided early on the start of a
+    longer sentence ("I need a break" of "I need a break from this job ...", "let us
+    pause" of "Like the rest of us ..."). While Haven speaks the pause is still decided
+    early."""
     speculate_ms: int = 50
     """Quiet after speech at which the early routes' grammar decodes are run ahead of
     time (the decision still waits for ``early_ms``; speech that resumes discards them)."""
