@@ -3,6 +3,7 @@
 Run the parts (they may run at once; each writes a JSON record under the user cache)::
 
     python -m bench.listening_e2e recall|talk|cpu [--voices festival|dev] [--practice]
+    python -m bench.listening_e2e cuts [--conditions "noise 10 dB,babble 10 dB"]
     python -m bench.listening_e2e report [--write]
 
 Every stream is fed in 30 ms chunks to a real ``Listener`` (shipped detectors, pocketsphinx
@@ -16,8 +17,10 @@ decisions at the tuning the run used.
 ``recall``: "Haven, <command>" items (idle intents live), pause phrasings (idle; the same
 record replayed with only the pause live, as while Haven speaks) and replies inside a
 practice. ``talk``: hours of ordinary talk, idle or (``--practice``) inside a practice.
-``cpu``: the listener on quiet room noise. Festival voices are held out (never trained on,
-never used to tune); ``--voices dev`` (espeak-ng, flite) is the tuning run.
+``cpu``: the listener on quiet room noise. ``cuts``: the endpointer alone on the recall's
+wake and pause streams, per ``VadConfig`` tried (``bench.listening_cuts``; no decoding).
+Festival voices are held out (never trained on, never used to tune); ``--voices dev``
+(espeak-ng, flite) is the tuning run.
 
 The record and its replay are ``bench.listening_record``, the runs ``bench.listening_runs``,
 the report ``bench.listening_report``; this module is the command line.
@@ -41,9 +44,10 @@ from assistant.listen.synth import ClipCache, Voice, festival_voices
 from assistant.listen.tuning import ListenTuning
 
 from .listening import CONDITIONS, ROOT
+from .listening_cuts import render as render_cuts
 from .listening_record import CachedRecognizer, RecordingListener, check, load, save
 from .listening_report import render_e2e
-from .listening_runs import idle_cpu, run_recall, run_talk
+from .listening_runs import idle_cpu, recall_streams, run_recall, run_talk
 
 OUT = user_cache_path("haven") / "listen-e2e"
 DEV_VOICES = (
@@ -74,7 +78,7 @@ def report(folder: Path, write: bool, day: str = "",
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="End-to-end listening benchmark")
-    parser.add_argument("part", choices=("recall", "talk", "cpu", "report"))
+    parser.add_argument("part", choices=("recall", "talk", "cpu", "cuts", "report"))
     parser.add_argument("--write", action="store_true", help="report: write BENCHMARKS.md")
     parser.add_argument("--tuning", default="", help="report: wake,pause,reply (default: shipped)")
     parser.add_argument("--note", default="", help="report: a markdown file of findings")
@@ -110,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     library = Library.load(ROOT / "intents")
     voices = festival_voices() if args.voices == "festival" else list(DEV_VOICES)
     cache = ClipCache(Path(args.cache))
+    if args.part == "cuts":
+        streams = [s for s in recall_streams(library, cache, voices, args.conditions.split(","),
+                                             args.per_voice, args.pause_step, 0, args.seed)
+                   if s.name in ("wake", "pause idle")]  # fmt: skip
+        print(render_cuts(streams))
+        return
     began = time.monotonic()
     suffix = "-practice" if args.part == "talk" and args.practice else ""
     out = Path(args.out or OUT / f"{args.part}{suffix}-{args.voices}.json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -59,16 +59,29 @@ def feed(listener: RecordingListener, parts: Iterator[tuple[np.ndarray, float, f
     return t, items
 
 
-def run_recall(listener: RecordingListener, library: Library, cache: ClipCache,
-               voices: Sequence[Voice], conditions: Sequence[str], per_voice: int,
-               pause_step: int, replies: int, seed: int,
-               log: Callable[[str], None]) -> list[Pass]:  # fmt: skip
-    """Wake, pause (idle and while Haven speaks) and reply streams per condition.
+Segments = Iterator[tuple[np.ndarray, float, float]]
+"""A stream's parts as ``bench.listening.segments`` yields them: (audio, speech start, length)."""
 
-    "pause speaking" is the idle pause stream's record replayed with only the pause live:
-    the endpointer and detectors do not depend on what is live, and the armed route comes
-    first, so it is exactly what the Listener decides on that audio while Haven speaks.
-    """
+
+@dataclass(frozen=True)
+class Stream:
+    """One recall stream, built when ``parts`` is called (the same audio every time)."""
+
+    name: str
+    condition: str
+    allowed: frozenset[str]
+    expected: frozenset[str]
+    texts: tuple[tuple[str, str, str], ...]
+    """(text, voice, expected verdict) of each item, in the order said."""
+    parts: Callable[[], Segments]
+
+
+def recall_streams(library: Library, cache: ClipCache, voices: Sequence[Voice],
+                   conditions: Sequence[str], per_voice: int, pause_step: int, replies: int,
+                   seed: int) -> Iterator[Stream]:  # fmt: skip
+    """The recall's streams per condition: "Haven, <command>" (``wake``), the pause
+    phrasings (``pause idle``) and, in ``REPLY_CONDITIONS``, the replies of each practice
+    step (``reply done/extend`` ...). Items the live set cannot take are left out."""
     rng = np.random.default_rng(seed)
     idle = idle_allowed(library)
     live = [t for t in shared.wake_texts() if shared.expect_of(library, t, idle)]
@@ -82,36 +95,58 @@ def run_recall(listener: RecordingListener, library: Library, cache: ClipCache,
     clips = render_many(jobs + babble_jobs, cache)
     babble_src = [trim(c) for c in clips[len(jobs) :]]
     by_job = dict(zip([(t, v.key) for t, v in jobs], clips[: len(jobs)], strict=False))
-    passes: list[Pass] = []
-    tuning = asdict(listener.tuning)
 
     def one(name: str, cond: str, js: Sequence[tuple[str, Voice]], allowed: frozenset[str],
-            expected: frozenset[str], expects: Sequence[str]) -> None:  # fmt: skip
+            expected: frozenset[str], expects: Sequence[str]) -> Stream:  # fmt: skip
         kept = [(j, e) for j, e in zip(js, expects, strict=True) if e]
         # the same audio for the same items in the same condition (pause idle and speaking)
         key = int.from_bytes(hashlib.sha1(f"{cond}|{kept}".encode()).digest()[:4], "big")
-        prng = np.random.default_rng([seed, key])
-        parts = shared.segments([by_job[(t, v.key)] for (t, v), _ in kept], cond, babble_src, prng)
-        texts = [(t, shared.voice_name(v), e) for (t, v), e in kept]
-        began = time.monotonic()
-        seconds, items = feed(listener, parts, allowed, expected, texts)
-        passes.append(Pass(name, cond, sorted(allowed), sorted(expected), tuning, seconds, items,
-                           listener.utts))  # fmt: skip
-        log(f"{name} / {cond}: {len(items)} items, {seconds / 60:.1f} min of audio in "
-            f"{time.monotonic() - began:.0f} s")  # fmt: skip
+        sources = [by_job[(t, v.key)] for (t, v), _ in kept]
+
+        def parts() -> Segments:
+            return shared.segments(sources, cond, babble_src, np.random.default_rng([seed, key]))
+
+        texts = tuple((t, shared.voice_name(v), e) for (t, v), e in kept)
+        return Stream(name, cond, allowed, expected, texts, parts)
 
     for cond in conditions:
-        one("wake", cond, wake_jobs, idle, frozenset(),
-            [shared.expect_of(library, t, idle) for t, _ in wake_jobs])
-        one("pause idle", cond, pause_jobs, idle, frozenset(), ["pause"] * len(pause_jobs))
-        passes.append(replace(passes[-1], name="pause speaking", allowed=[PAUSE], derived=True))
+        yield one("wake", cond, wake_jobs, idle, frozenset(),
+                  [shared.expect_of(library, t, idle) for t, _ in wake_jobs])  # fmt: skip
+        yield one("pause idle", cond, pause_jobs, idle, frozenset(), ["pause"] * len(pause_jobs))
         if cond not in REPLY_CONDITIONS:
             continue
         for e in PRACTICES:
             allowed = frozenset(GLOBAL_INTENTS) | e
             js = [(t, v) for t, v, _ in reply_jobs[e]]
-            one("reply " + "/".join(sorted(e)), cond, js, allowed, e,
-                [shared.expect_of(library, t, allowed) for t, _ in js])
+            yield one("reply " + "/".join(sorted(e)), cond, js, allowed, e,
+                      [shared.expect_of(library, t, allowed) for t, _ in js])  # fmt: skip
+
+
+def run_recall(listener: RecordingListener, library: Library, cache: ClipCache,
+               voices: Sequence[Voice], conditions: Sequence[str], per_voice: int,
+               pause_step: int, replies: int, seed: int,
+               log: Callable[[str], None]) -> list[Pass]:  # fmt: skip
+    """Each of ``recall_streams`` fed to the listener, one Pass each.
+
+    "pause speaking" is the idle pause stream's record replayed with only the pause live:
+    the endpointer and detectors do not depend on what is live, and the armed route comes
+    first, so it is exactly what the Listener decides on that audio while Haven speaks.
+    """
+    passes: list[Pass] = []
+    tuning = asdict(listener.tuning)
+    for stream in recall_streams(library, cache, voices, conditions, per_voice, pause_step,
+                                 replies, seed):  # fmt: skip
+        began = time.monotonic()
+        seconds, items = feed(listener, stream.parts(), stream.allowed, stream.expected,
+                              stream.texts)  # fmt: skip
+        passes.append(Pass(stream.name, stream.condition, sorted(stream.allowed),
+                           sorted(stream.expected), tuning, seconds, items,
+                           listener.utts))  # fmt: skip
+        log(f"{stream.name} / {stream.condition}: {len(items)} items, {seconds / 60:.1f} min "
+            f"of audio in {time.monotonic() - began:.0f} s")  # fmt: skip
+        if stream.name == "pause idle":
+            passes.append(replace(passes[-1], name="pause speaking", allowed=[PAUSE],
+                                  derived=True))  # fmt: skip
     return passes
 
 

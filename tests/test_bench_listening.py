@@ -131,6 +131,42 @@ def test_the_record_replays_a_tuning_that_decides_the_pause_at_another_moment(
         assert got == [(u.heard, u.via) for u in other.utts]
 
 
+def test_the_endpointer_only_count_tells_whole_from_cut_from_missed() -> None:
+    from assistant.vad import Utterance
+    from bench.listening_cuts import Cuts, count
+
+    def utt(a: float, b: float) -> Utterance:
+        return Utterance(np.zeros(16, np.int16), a - 0.3, a, b)
+
+    spans = [(1.0, 2.0), (4.0, 6.0), (8.0, 9.0)]
+    # the first held (opening a little early, ending a little short), the second in two
+    # pieces, the third never opened
+    found = [utt(0.8, 1.9), utt(4.0, 4.9), utt(5.2, 6.0)]
+    assert count(found, spans) == Cuts(1, 1, 1)
+    assert str(Cuts(1, 1, 1)) == "1 / 1 / 1"
+
+
+def test_the_endpointer_only_table_runs_the_recall_streams(
+    library: Library, tmp_path: Path
+) -> None:
+    """The ``cuts`` part on the recall's own streams (here espeak-ng and flite voices,
+    so only the shape is checked): every item is counted once per variant."""
+    from bench.listening_cuts import VARIANTS, render, stream_cuts
+    from bench.listening_runs import recall_streams
+
+    streams = [s for s in recall_streams(library, ClipCache(tmp_path / "clips"), VOICES,
+                                         ["noise 20 dB"], 1, 40, 0, 7)
+               if s.name in ("wake", "pause idle")]  # fmt: skip
+    assert [s.name for s in streams] == ["wake", "pause idle"]
+    for s in streams:
+        got = stream_cuts(s, next(iter(VARIANTS.values())))
+        assert got.whole + got.cut + got.missed == len(s.texts) > 0
+        assert got.whole >= 1  # 20 dB over the noise
+    table = render(streams)
+    assert "| commands, noise 20 dB | pauses, noise 20 dB |" in table
+    assert "(shipped) |" in table and table.count("\n|") == len(VARIANTS) + 2  # head, rule, rows
+
+
 def test_save_load_and_the_report(run: Pass, listener: RecordingListener, tmp_path: Path) -> None:
     from dataclasses import asdict
 
