@@ -570,12 +570,13 @@ Idle listening on the virtual device (microphone, speaker stream, hearing): {idl
 Machine: 2 cores; load average {before[0]:.1f} at the start, {after[0]:.1f} at the end.
 
 Where the time goes: the endpointer closes an utterance only after `VadConfig.end_ms` =
-{end_ms} ms of quiet, but the always-armed pause and "Haven, <command>" are decided before
-that: their grammar decodes run ahead after `ListenTuning.speculate_ms` = {tuning.speculate_ms} ms
-of quiet (about 120 ms on these machines, both pocketsphinx passes), and the decision is taken
-once the quiet reaches `ListenTuning.early_ms` = {tuning.early_ms} ms, reusing them (speech that
-resumes throws them away). So a decision comes about {tuning.speculate_ms} ms + one decode after
-the end of speech on the file source; the device adds PulseAudio's and PortAudio's buffering
+{end_ms} ms of quiet, but the always-armed pause (while Haven speaks) and "Haven, <command>"
+are decided before that: their grammar decodes run ahead after
+`ListenTuning.speculate_ms` = {tuning.speculate_ms} ms of quiet (about 120 ms on these
+machines, both pocketsphinx passes), and the decision is taken once the quiet reaches
+`ListenTuning.early_ms` = {tuning.early_ms} ms, reusing them (speech that resumes throws
+them away). So a decision comes about {tuning.speculate_ms} ms + one decode after the end of
+speech on the file source; the device adds PulseAudio's and PortAudio's buffering
 (about 80-100 ms here). Replies ("I'm done", "I'm ready") still wait for the endpointer.
 """
 
