@@ -30,6 +30,9 @@ class AudioChunk:
     """Raw little-endian PCM."""
     timestamp: float = 0.0
     """Seconds since the start of the stream at the first sample."""
+    captured: float | None = None
+    """``time.monotonic()`` when the first sample was captured, if the source knows it (a
+    microphone does; a file does not)."""
 
     @property
     def samples(self) -> int:

@@ -18,6 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+import numpy as np
+
 from .app import Heard, Hearing, LiveLoop, Notice
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -97,13 +99,18 @@ def create_hearing(
     recognizer: Recognizer,
     echo_cancelled: bool = False,
     addressed: Recognizer | None = None,
+    playback: Callable[[float, float], np.ndarray] | None = None,
 ) -> Hearing:
     """The listening the live loop, the demo, the soak and the benchmarks all use: the wake
     phrase, the always-armed pause and the step's replies, each confirmed by the grammar.
     ``echo_cancelled``: Haven's own voice is taken out of the microphone, so while Haven
     speaks the pause may be taken without its detector, and a pause with a length may be
     worded any way. ``addressed``: the recognizer of the named route
-    (:func:`create_addressed`; without it that route is off)."""
+    (:func:`create_addressed`; without it that route is off). ``playback``: what Haven
+    played between two ``time.monotonic()`` times (the speaker's ``PlaybackTap.window``):
+    without the canceller, while Haven speaks, a pause its detector did not confirm is then
+    taken when enough of the utterance is someone else's voice
+    (``ListenTuning.doubletalk_s``)."""
     from .detect import top_level_intents
     from .listen.listener import build_listener
     from .listen.tuning import ListenTuning
@@ -112,7 +119,7 @@ def create_hearing(
                               default_models_dir(), settings.wake_name,
                               ListenTuning(alone_over_haven=echo_cancelled,
                                            lengths_over_haven=echo_cancelled),
-                              addressed)  # fmt: skip
+                              addressed, playback)  # fmt: skip
     listener.warm(top_level_intents(library))
     return listener
 
@@ -189,7 +196,7 @@ def run_live(
         )
         addressed = stack.enter_context(create_addressed(library, settings))
         hearing = create_hearing(library, settings, recognizer, bool(args.echo_cancel),
-                                 addressed)  # fmt: skip
+                                 addressed, speaker.tap.window)  # fmt: skip
         loop = stack.enter_context(
             LiveLoop(session, speaker, hearing, open_mic, lambda item: _print(out, item))
         )

@@ -20,6 +20,17 @@ logger = logging.getLogger(__name__)
 NO_MICROPHONE = "no microphone found; connect one or use `haven run --text`"
 
 _POLL_SECONDS = 0.05
+
+
+def _captured(time_info: Any) -> float:
+    """``time.monotonic()`` when the first sample of a callback's block reached the
+    converter: PortAudio's own times when it gives them, else the callback's time."""
+    now = time.monotonic()
+    try:
+        delay = float(time_info.currentTime) - float(time_info.inputBufferAdcTime)
+    except (AttributeError, TypeError, ValueError):
+        return now
+    return now - delay if 0.0 < delay < 2.0 else now
 """How often a waiting iteration checks for close, failure or a stall."""
 
 
@@ -60,7 +71,7 @@ class MicSource:
         self._pending_start: float | None = None
         self._stall_seconds = stall_seconds
         self._blocksize = max(1, round(self.native_rate * chunk_ms / 1000))
-        self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(maxsize=max_queued)
+        self._queue: queue.Queue[tuple[int, np.ndarray, float]] = queue.Queue(maxsize=max_queued)
         self._frames = 0
         self._overflows = 0
         self._closed = threading.Event()
@@ -101,7 +112,7 @@ class MicSource:
         if status.input_overflow:
             self._overflows += 1
         try:
-            self._queue.put_nowait((start, indata.copy()))
+            self._queue.put_nowait((start, indata.copy(), _captured(time_info)))
         except queue.Full:
             self._overflows += 1
 
@@ -122,7 +133,7 @@ class MicSource:
         deadline = time.monotonic() + self._stall_seconds
         while not self._closed.is_set():
             try:
-                start, block = self._queue.get(timeout=_POLL_SECONDS)
+                start, block, captured = self._queue.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 if self._failed.is_set():
                     raise AudioError(
@@ -137,12 +148,15 @@ class MicSource:
             if self._pending_start is None:
                 self._pending_start = start / self.native_rate
             self._pending = np.concatenate([self._pending, self._resample(block)])
+            ends = captured + len(block) / self.native_rate  # when the audio now held ends
             if len(self._pending) < self._chunk:
                 continue  # the resampler's filter delay: the first block gives little out
             samples, self._pending = self._pending[: self._chunk], self._pending[self._chunk :]
+            at = ends - len(self._pending) / RATE - self._chunk / RATE
             when = self._pending_start
             self._pending_start += self._chunk / RATE
-            return AudioChunk(RATE, 2, 1, samples.astype("<i2").tobytes(), timestamp=when)
+            return AudioChunk(RATE, 2, 1, samples.astype("<i2").tobytes(), timestamp=when,
+                              captured=at)  # fmt: skip
         raise StopIteration
 
     def __enter__(self) -> MicSource:

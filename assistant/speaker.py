@@ -34,6 +34,7 @@ from .audio import RATE
 from .devices import DeviceInfo, find_device, portaudio
 from .errors import AudioError
 from .events import EarconKind
+from .playback import PlaybackTap
 from .tts import Synthesizer
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,16 @@ def to_device_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     return resampled
 
 
+def _dac_delay(time_info: Any, latency: float) -> float:
+    """Seconds from this callback until its first sample leaves the device: PortAudio's
+    own times when it gives them (they follow underruns), else the stream's latency."""
+    try:
+        delay = float(time_info.outputBufferDacTime) - float(time_info.currentTime)
+    except (AttributeError, TypeError, ValueError):
+        return latency
+    return delay if 0.0 < delay < 2.0 else latency
+
+
 class Speaker:
     """Speaks text and plays earcons; :meth:`stop` silences it at once.
 
@@ -92,7 +103,9 @@ class Speaker:
     ``on_first_sample`` gets ``time.monotonic()`` of the moment the first sample of each
     spoken utterance (not earcons) was handed to the device; it is called on the
     ``haven-speaker`` thread shortly after, with the time taken on the audio thread.
-    The Speaker does not close ``synth``.
+    The Speaker does not close ``synth``. :attr:`tap` keeps the last seconds of what it
+    played, stamped with when each block leaves the device (the double-talk test's
+    reference).
     """
 
     def __init__(
@@ -137,6 +150,8 @@ class Speaker:
         """The output device in use (``None``: text only for now)."""
         self.rate = RATE
         """The output stream's sample rate (Hz)."""
+        self.tap = PlaybackTap()
+        """What was played, and when (written on the audio thread)."""
         # Owned by the haven-speaker thread once it runs.
         self._warned = False
         self._stream: Any = None
@@ -207,6 +222,7 @@ class Speaker:
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """Runs on PortAudio's audio thread: copy queued audio out, silence if none."""
         now = time.monotonic()
+        leaves = now + _dac_delay(time_info, self._latency)
         filled = 0
         with self._cond:
             while filled < frames and self._clips:
@@ -214,7 +230,9 @@ class Speaker:
                 if self._head == 0:
                     self._clip_started(clip, now)
                 n = min(frames - filled, len(clip.samples) - self._head)
-                outdata[filled : filled + n] = clip.samples[self._head : self._head + n, None]
+                piece = clip.samples[self._head : self._head + n]
+                outdata[filled : filled + n] = piece[:, None]
+                self.tap.add(leaves + filled / self.rate, piece, self.rate)
                 filled += n
                 self._head += n
                 if self._head >= len(clip.samples):

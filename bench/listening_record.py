@@ -24,6 +24,7 @@ from assistant.app import ALONE as ALONE_VIA
 from assistant.audio import RATE
 from assistant.library import Library
 from assistant.listen.detector import Detectors
+from assistant.listen.doubletalk import foreign_seconds
 from assistant.listen.listener import (
     PAUSE,
     Listener,
@@ -86,6 +87,12 @@ class Utt:
     pause is tried then)."""
     clear: bool = True
     """Early: the speech stood clear of the noise, so a command could be decided too."""
+    foreign: float = -1.0
+    """Seconds of it the double-talk test finds are not Haven's voice, against silent
+    playback: the benchmark's streams hold no Haven voice, so this is the audible speech
+    that test sees (``ListenTuning.doubletalk_s``; ``bench/doubletalk.py`` measures it over
+    Haven's voice). -1: not recorded (an older record; the replay takes the speech's
+    length)."""
 
 
 @dataclass
@@ -228,6 +235,8 @@ class RecordingListener(Listener):
             utt.pause = verdict(self._grammar(samples, frozenset({PAUSE}), checked, memo))
             utt.pause_both = both_passes(checked[-1])
             utt.pause_text = checked[-1].text
+            utt.foreign = foreign_seconds(samples, np.zeros(0, dtype=np.int16),
+                                          self._endpointer.noise_floor_db)  # fmt: skip
         if commands:
             window_open = start <= self._alone_until
             used = self.tuning
@@ -295,7 +304,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
         # the detector-free pause, tried after the other routes
         alone = (armed and tuning.alone_floor <= u.armed < tuning.pause
                  and (u.pause_both or not tuning.alone_both)
-                 and tuning.takes_alone(u.end - u.start, not commands)
+                 and tuning.takes_alone(u.end - u.start, not commands,
+                                        u.foreign if u.foreign >= 0 else u.end - u.start)
                  and tuning.alone_heard(u.pause_text, speaking)
                  and not (saying and haven_said(u.pause_text, saying[len(out)])))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait

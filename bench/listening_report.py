@@ -190,7 +190,10 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"(chosen on an espeak-ng/flite dev run); the pause without its detector when both "
         f"grammar passes hear it (`alone`, utterances up to {tuning.alone_s} s): "
         f"{'on' if tuning.alone else 'off'}, and while Haven speaks (`alone_over_haven`, "
-        f"with `--echo-cancel` only): {'on' if tuning.alone_over_haven else 'off'}; "
+        f"with `--echo-cancel`): {'on' if tuning.alone_over_haven else 'off'}, or when at "
+        f"least {tuning.doubletalk_s:g} s of the utterance is not Haven's voice "
+        f"(`doubletalk_s`; these streams hold no Haven voice, so that is all the speech "
+        f"there: the \"Double talk\" section measures the test over Haven's voice); "
         f"\"Haven, <command>\" heard whole by the grammar of the commands after the name "
         f"(`named`, utterances up to {tuning.named_s} s, wake score at least "
         f"{tuning.named_wake}): {'on' if tuning.named else 'off'}.",
@@ -269,6 +272,7 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
             "pause": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
             "reply": (0.0, 0.005, 0.02, 0.05, 0.1, 0.3, 0.5),
             "alone": (False, True), "alone_over_haven": (False, True),
+            "doubletalk_s": (0.0, 0.3, 1.0),
             "alone_bare_words": (2, 3, 100), "named": (False, True),
             "named_both": (False, True), "pause_both_below": (0.0, 0.3, 0.5, 0.9),
             "alone_floor": (0.0, 0.001, 0.01, 0.05), "alone_both": (False, True),

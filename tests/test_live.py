@@ -10,7 +10,9 @@ is recorded, so a test knows when Haven's voice is actually going out.
   pause begins, on the console and in the log. Two voice pairs (espeak-ng and flite).
 - Haven's own voice leaking back into the microphone 20 dB down (``module-loopback``
   from ``hsink``'s monitor into ``vsink``): over the whole welcome and first prompt,
-  Haven acts on nothing it said itself.
+  Haven acts on nothing it said itself. This also holds the double-talk test to its
+  promise on a real device: Haven's voice, compared with what its speaker played, must
+  not pass for someone else's (``listen/doubletalk.py``).
 - A pause said *over* Haven's voice when that voice also reaches the microphone (12 dB
   down): without echo cancellation the energy endpointer cannot tell the partner from
   Haven, the pause and Haven's words become one utterance that only closes when Haven's

@@ -63,6 +63,7 @@ from ..safety import SafetyGate
 from ..stt.base import Recognition, Recognizer
 from ..vad import Endpointer, Utterance, VadConfig, frame_levels
 from .detector import Detectors, end_windows
+from .doubletalk import foreign_seconds, played_span
 from .manifest import read_manifest
 from .tuning import ListenTuning
 from .wakecut import speech_seconds, wake_cuts
@@ -100,12 +101,15 @@ class Listener:
         vad: VadConfig | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         addressed: Recognizer | None = None,
+        playback: Callable[[float, float], np.ndarray] | None = None,
     ) -> None:
         if not any(h.kind == "wake" for h in detectors.heads):
             raise ModelError("the detectors have no wake head; run `haven train`")
         self._recognizer = recognizer
         self._addressed = addressed
         """The recognizer of the named route (the intents said after the name), if any."""
+        self._playback = playback
+        """What Haven played between two ``monotonic`` times (16 kHz), if known."""
         self._intents = intents
         self._safety = safety
         self._detectors = detectors
@@ -116,6 +120,9 @@ class Listener:
         self._monotonic = monotonic
         self._endpointer = Endpointer(self._vad)
         self._fed = 0
+        self._captured: tuple[float, float] | None = None
+        """(stream time, ``time.monotonic()``) of the last chunk whose source stamped when
+        it was captured."""
         self._window_until = -1.0
         self._early_end: float | None = None
         """speech_end of the open utterance when it was last decided early."""
@@ -135,6 +142,7 @@ class Listener:
         self._endpointer = Endpointer(self._vad)
         self._detectors.reset()
         self._fed = 0
+        self._captured = None
         self._window_until = -1.0
         self._early_end = self._early_hit = self._ahead_end = None
         self._memo.clear()
@@ -164,6 +172,8 @@ class Listener:
         self, chunk: AudioChunk, allowed: frozenset[str], expected: frozenset[str] = frozenset()
     ) -> list[Heard]:
         """Take one chunk; decide each utterance that ended in it."""
+        if chunk.captured is not None:  # where the stream is on the monotonic clock
+            self._captured = (self._fed / RATE, chunk.captured)
         stamped = AudioChunk(chunk.rate, chunk.width, chunk.channels, chunk.audio,
                              self._fed / RATE)  # fmt: skip
         self._detectors.feed(stamped)
@@ -343,12 +353,36 @@ class Listener:
         ``allowed`` only the pause: Haven is speaking (``ListenTuning.alone_over_haven``)."""
         length = utterance.speech_end - utterance.speech_start
         speaking = allowed == frozenset({PAUSE})
-        if not self.tuning.takes_alone(length, speaking) or armed < self.tuning.alone_floor:
+        if not self.tuning.takes_alone(length, speaking, self._foreign(utterance, speaking)):
+            return None
+        if armed < self.tuning.alone_floor:
             return None
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or (self.tuning.alone_both and not both_passes(checked[-1])):
             return None
         return found if self.tuning.alone_heard(checked[-1].text, speaking) else None
+
+    def _foreign(self, utterance: Utterance, speaking: bool) -> float:
+        """Seconds of ``utterance`` that are not Haven's own voice, while Haven speaks and
+        the double-talk test is wanted and possible (else 0)."""
+        cfg = self.tuning
+        if not speaking or cfg.alone_over_haven or cfg.doubletalk_s <= 0 or not cfg.alone:
+            return 0.0
+        if self._playback is None or utterance.speech_end - utterance.speech_start > cfg.alone_s:
+            return 0.0
+        played = self._playback(*played_span(self._clock_at(utterance.start), utterance.seconds))
+        foreign = foreign_seconds(utterance.samples, played, self._endpointer.noise_floor_db)
+        _LOG.debug("over Haven's voice: %.2f s of %.2f s is someone else's", foreign,
+                   utterance.seconds)  # fmt: skip
+        return foreign
+
+    def _clock_at(self, t: float) -> float:
+        """``monotonic`` time of stream time ``t``: by the source's capture stamps when it
+        gives them (a busy listening thread can be behind the microphone), else as if the
+        last chunk fed had just been captured."""
+        if self._captured is not None:
+            return self._captured[1] + (t - self._captured[0])
+        return self._monotonic() - (self._fed / RATE - t)
 
     def _named(
         self, utterance: Utterance, commands: frozenset[str], wake: float,
@@ -461,13 +495,16 @@ def build_listener(
     wake_name: str,
     tuning: ListenTuning | None = None,
     addressed: Recognizer | None = None,
+    playback: Callable[[float, float], np.ndarray] | None = None,
 ) -> Listener:
     """The listener with the detectors in ``models_dir`` (ModelError names `haven train`);
-    ``addressed``: the recognizer of the named route (see :func:`addressed_intents`)."""
+    ``addressed``: the recognizer of the named route (see :func:`addressed_intents`);
+    ``playback``: what Haven played between two ``time.monotonic()`` times, at 16 kHz
+    (``PlaybackTap.window``), for the double-talk test."""
     doc = read_manifest(models_dir)
     check_wake_name(str(doc.get("wake_name", "")), wake_name)
     return Listener(recognizer, intents, safety, Detectors.from_dir(models_dir), wake_name,
-                    tuning, addressed=addressed)  # fmt: skip
+                    tuning, addressed=addressed, playback=playback)  # fmt: skip
 
 
 def addressed_intents(intents: IntentSet, wake_name: str) -> IntentSet:

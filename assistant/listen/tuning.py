@@ -84,6 +84,18 @@ class ListenTuning:
     (3 of 7 runs with it on), and ``bench/self_echo.py`` doubled its self-triggered
     pauses at 20 dB below speech. It would hear 80% of the festival pauses said over
     Haven rather than 59%."""
+    doubletalk_s: float = 0.3
+    """Without the canceller, take it that way while Haven speaks too when at least this
+    many seconds of the utterance are not Haven's own voice: the listener compares the
+    microphone with what Haven played (``listen.doubletalk``; ``haven run`` gives it the
+    speaker's ``PlaybackTap``). In ``bench/doubletalk.py`` (every prompt, a simulated room
+    with output underruns) Haven's voice alone, 20 to 0 dB below the partners' speech, left
+    at most 0.1 s unexplained; on the virtual device of ``tests/test_live.py``, on a busy
+    machine, up to 0.22 s. A pause said over Haven reaches 0.3 s in 85% of the bench's
+    utterances short enough for this route with Haven 20 dB below the partner, 53% at 12
+    dB below (0.1 s would take 100% and 88%). 0: never (the route stays closed over
+    Haven's voice without the canceller, as the listener does when it is not told what
+    Haven played)."""
     lengths_over_haven: bool = False
     """While only the pause is live (Haven is speaking), let the detector route take a
     pause with a length however it is worded. On only when Haven's own voice is
@@ -138,10 +150,12 @@ class ListenTuning:
     crisis_in_practice: bool = True
     """Decode every utterance during a practice, for the safety gate."""
 
-    def takes_alone(self, seconds: float, speaking: bool) -> bool:
+    def takes_alone(self, seconds: float, speaking: bool, foreign: float = 0.0) -> bool:
         """Whether ``seconds`` of speech may take the pause without its detector
-        (``speaking``: only the pause is live, Haven is talking)."""
-        return self.alone and seconds <= self.alone_s and (self.alone_over_haven or not speaking)
+        (``speaking``: only the pause is live, Haven is talking; ``foreign``: seconds of
+        it that are not Haven's own voice, see ``doubletalk_s``)."""
+        over_haven = self.alone_over_haven or 0 < self.doubletalk_s <= foreign
+        return self.alone and seconds <= self.alone_s and (over_haven or not speaking)
 
     def armed_takes(self, text: str, length: bool, speaking: bool) -> bool:
         """Whether the detector route takes the pause the grammar heard as ``text``

@@ -1,0 +1,165 @@
+"""The double-talk test: is there a voice in the microphone besides Haven's own?
+
+    python -m bench.doubletalk [--levels -20,-12,-6,0] [--limit N] [--seed S]
+
+Every prompt of the YAML is rendered in Haven's voice (``synth.haven_voice``) and "played";
+the microphone hears it through a room (a synthetic reverberation of 0.2-0.6 s, a delay of
+30-350 ms from the device and the room) that many dB below the partners' speech level
+(-22 dBFS), over room tone. Each prompt is heard twice: alone, and with a partner saying an
+always-armed pause phrasing over it (festival voices, which no detector or setting was
+made with; the partner's level varies by 3 dB either way). The live endpointer cuts the
+microphone's stream into utterances, and for each, ``listen.doubletalk.foreign_seconds``
+compares it with what was played, as the live listener does while Haven speaks. No
+decoding: this measures only the test that opens the detector-free pause over Haven's
+voice (``ListenTuning.doubletalk_s``), not what the grammar then hears.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from platformdirs import user_cache_path
+
+from assistant.audio import RATE, chunks_from_array
+from assistant.listen import augment
+from assistant.listen.corpus import PAUSE_PHRASES, prompt_sentences
+from assistant.listen.doubletalk import DoubleTalkConfig, foreign_seconds, played_span
+from assistant.listen.synth import ClipCache, festival_voices, haven_voice, render_many
+from assistant.listen.tuning import ListenTuning
+from assistant.vad import Endpointer, Utterance
+
+from .listening import ROOT
+
+SPEECH_DBFS = -22.0
+ROOM_DBFS = -62.0
+LEADS = ("", "wait, ", "sorry, ", "hold on, ")
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One utterance the endpointer cut from the microphone while Haven spoke."""
+
+    level: float
+    """Haven's voice at the microphone, dB against the partners' speech level."""
+    partner: bool
+    """A partner's pause phrasing is in it."""
+    foreign: float
+    """Seconds of it the test finds are not Haven's voice."""
+    seconds: float
+    """Its speech, seconds."""
+
+
+def utterances(audio: np.ndarray) -> tuple[list[Utterance], float | None]:
+    """The live endpointer's cuts of ``audio``, and its noise floor at the end."""
+    endpointer = Endpointer()
+    cuts = [u for chunk in chunks_from_array(audio) for u in endpointer.feed(chunk)]
+    last = endpointer.flush()
+    return [*cuts, *([last] if last is not None else [])], endpointer.noise_floor_db
+
+
+def late(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``x`` as a busy machine plays it: 10-40 ms of silence slipped in every 0.5-2 s
+    (output underruns), so it runs later and later behind what Haven thinks it played."""
+    parts, at = [], 0
+    while at < len(x):
+        step = int(rng.uniform(0.5, 2.0) * RATE)
+        parts += [x[at : at + step], np.zeros(int(rng.uniform(0.010, 0.040) * RATE))]
+        at += step
+    return np.concatenate(parts)[: len(x) + RATE // 2]
+
+
+def heard(
+    prompt: np.ndarray, pause: np.ndarray | None, level: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """(what was played, what the microphone heard, the pause's span in s) for one
+    prompt, a second of quiet before it and two after."""
+    played = np.concatenate([np.zeros(RATE), prompt.astype(np.float64), np.zeros(2 * RATE)])
+    delay = int(rng.uniform(-0.15, 0.5) * RATE)
+    room = augment.reverb(augment.set_level(late(prompt.astype(np.float64), rng),
+                                            SPEECH_DBFS + level),
+                          rng, float(rng.uniform(0.2, 0.6)))  # fmt: skip
+    mic = augment.set_level(rng.normal(0, 1, len(played)), ROOM_DBFS)
+    at = RATE + delay
+    mic[at : at + len(room)] += room[: len(mic) - at]
+    span = (0.0, 0.0)
+    if pause is not None:
+        voice = augment.set_level(pause.astype(np.float64), SPEECH_DBFS + rng.uniform(-3, 3))
+        begin = RATE + int(rng.uniform(0, max(1, len(prompt) - len(voice) // 2)))
+        end = min(len(mic), begin + len(voice))
+        mic[begin:end] += voice[: end - begin]
+        span = (begin / RATE, end / RATE)
+    return augment.to_int16(played, rng), augment.to_int16(mic, rng), span
+
+
+def run(levels: Sequence[float], limit: int, seed: int,
+        config: DoubleTalkConfig | None = None) -> tuple[list[Cut], int]:  # fmt: skip
+    """Every prompt at every level, alone and with a partner's pause over it; (the
+    utterances, the number of prompts)."""
+    cache = ClipCache(user_cache_path("haven") / "listen")
+    texts = prompt_sentences(ROOT / "intents" / "en" / "prompts")[: limit or None]
+    prompts = render_many([(t, haven_voice()) for t in texts], cache)
+    voices = festival_voices()
+    phrases = [lead + p for lead in LEADS for p in PAUSE_PHRASES]
+    jobs = [(phrases[i % len(phrases)], voices[i % len(voices)]) for i in range(len(texts))]
+    pauses = render_many(jobs, cache)
+    cuts: list[Cut] = []
+    for level in levels:
+        for k, prompt in enumerate(prompts):
+            for partner in (False, True):
+                rng = np.random.default_rng([seed, int(-level), k, int(partner)])
+                played, mic, span = heard(prompt, pauses[k] if partner else None, level, rng)
+                found, floor = utterances(mic)
+                for u in found:
+                    begin, end = (round(t * RATE) for t in played_span(u.start, u.seconds))
+                    ref = played[max(0, begin) : end]
+                    ref = np.concatenate([np.zeros(max(0, -begin), dtype=np.int16), ref])
+                    ours = partner and u.speech_start < span[1] and u.speech_end > span[0]
+                    cuts.append(Cut(level, ours, foreign_seconds(u.samples, ref, floor, config),
+                                    u.speech_end - u.speech_start))  # fmt: skip
+        print(f"{level:g} dB: {sum(c.level == level for c in cuts)} utterances", flush=True)
+    return cuts, len(texts)
+
+
+def render(cuts: Sequence[Cut], prompts: int, day: str) -> str:
+    """The markdown table."""
+    gate = ListenTuning().doubletalk_s
+    short = ListenTuning().alone_s
+    lines = [
+        f"Measured {day} with `python -m bench.doubletalk` ({prompts} prompts, each alone and "
+        f"with a festival partner's pause over it; the test opens at {gate} s not Haven's).",
+        "",
+        "| Haven's voice at the microphone | Haven alone: utterances / opened / most "
+        "foreign (s) | with a partner's pause: utterances / opened / up to "
+        f"{short:g} s of speech and opened |",
+        "|---|---|---|",
+    ]
+    for level in sorted({c.level for c in cuts}):
+        alone = [c for c in cuts if c.level == level and not c.partner]
+        over = [c for c in cuts if c.level == level and c.partner]
+        most = max((c.foreign for c in alone), default=0.0)
+        lines.append(
+            f"| {level:g} dB | {len(alone)} / {sum(c.foreign >= gate for c in alone)} / "
+            f"{most:.2f} | {len(over)} / {sum(c.foreign >= gate for c in over)} / "
+            f"{sum(c.foreign >= gate and c.seconds <= short for c in over)} of "
+            f"{sum(c.seconds <= short for c in over)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The double-talk test over Haven's voice")
+    parser.add_argument("--levels", default="-20,-12,-6,0")
+    parser.add_argument("--limit", type=int, default=0, help="prompts (0: all)")
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args(argv)
+    levels = [float(x) for x in args.levels.split(",")]
+    cuts, prompts = run(levels, args.limit, args.seed)
+    print(render(cuts, prompts, datetime.date.today().isoformat()))
+
+
+if __name__ == "__main__":
+    main()
