@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import AudioError, NoDeviceError
 
@@ -58,6 +58,17 @@ def portaudio() -> ModuleType:
         raise AudioError(f"PortAudio cannot be loaded ({exc}); {PORTAUDIO_HINT}") from exc
     module: ModuleType = sounddevice
     return module
+
+
+def converter_offset(time_info: Any, field: str) -> float | None:
+    """Seconds from a PortAudio callback to when its buffer meets the converter: ahead
+    for ``"outputBufferDacTime"``, behind (negative) for ``"inputBufferAdcTime"``; None
+    when PortAudio gives no believable time (some host APIs leave them 0)."""
+    try:
+        offset = float(getattr(time_info, field)) - float(time_info.currentTime)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return offset if 0.0 < abs(offset) < 2.0 else None
 
 
 def rescan() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .audio import RATE, AudioChunk, StreamResampler
-from .devices import DeviceInfo, find_device, portaudio
+from .devices import DeviceInfo, converter_offset, find_device, portaudio
 from .errors import AudioError, NoDeviceError
 
 logger = logging.getLogger(__name__)
@@ -20,17 +20,6 @@ logger = logging.getLogger(__name__)
 NO_MICROPHONE = "no microphone found; connect one or use `haven run --text`"
 
 _POLL_SECONDS = 0.05
-
-
-def _captured(time_info: Any) -> float:
-    """``time.monotonic()`` when the first sample of a callback's block reached the
-    converter: PortAudio's own times when it gives them, else the callback's time."""
-    now = time.monotonic()
-    try:
-        delay = float(time_info.currentTime) - float(time_info.inputBufferAdcTime)
-    except (AttributeError, TypeError, ValueError):
-        return now
-    return now - delay if 0.0 < delay < 2.0 else now
 """How often a waiting iteration checks for close, failure or a stall."""
 
 
@@ -112,7 +101,9 @@ class MicSource:
         if status.input_overflow:
             self._overflows += 1
         try:
-            self._queue.put_nowait((start, indata.copy(), _captured(time_info)))
+            behind = converter_offset(time_info, "inputBufferAdcTime")
+            captured = time.monotonic() + (behind if behind is not None and behind < 0 else 0.0)
+            self._queue.put_nowait((start, indata.copy(), captured))
         except queue.Full:
             self._overflows += 1
 

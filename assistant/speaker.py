@@ -31,7 +31,7 @@ import numpy as np
 
 from . import earcons
 from .audio import RATE
-from .devices import DeviceInfo, find_device, portaudio
+from .devices import DeviceInfo, converter_offset, find_device, portaudio
 from .errors import AudioError
 from .events import EarconKind
 from .playback import PlaybackTap
@@ -75,16 +75,6 @@ def to_device_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     positions = np.arange(n_out) * (RATE / rate)
     resampled: np.ndarray = np.interp(positions, np.arange(len(data)), data).astype(np.float32)
     return resampled
-
-
-def _dac_delay(time_info: Any, latency: float) -> float:
-    """Seconds from this callback until its first sample leaves the device: PortAudio's
-    own times when it gives them (they follow underruns), else the stream's latency."""
-    try:
-        delay = float(time_info.outputBufferDacTime) - float(time_info.currentTime)
-    except (AttributeError, TypeError, ValueError):
-        return latency
-    return delay if 0.0 < delay < 2.0 else latency
 
 
 class Speaker:
@@ -222,7 +212,8 @@ class Speaker:
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """Runs on PortAudio's audio thread: copy queued audio out, silence if none."""
         now = time.monotonic()
-        leaves = now + _dac_delay(time_info, self._latency)
+        ahead = converter_offset(time_info, "outputBufferDacTime")  # follows underruns
+        leaves = now + (ahead if ahead is not None and ahead > 0 else self._latency)
         filled = 0
         with self._cond:
             while filled < frames and self._clips:

@@ -65,6 +65,7 @@ def test_mic_hears_speech_played_into_the_sink(
 ) -> None:
     with MicSource() as mic:
         quiet = [next(mic) for _ in range(10)]
+        taken = time.monotonic()
         player = start_playing_into_mic(speech_wav)
         heard: list[AudioChunk] = []
         ended: float | None = None
@@ -84,6 +85,11 @@ def test_mic_hears_speech_played_into_the_sink(
     assert all(c.samples == 480 for c in quiet + heard)
     stamps = [c.timestamp for c in quiet + heard]
     assert np.allclose(np.diff(stamps), 0.03, atol=1e-3)
+    # each chunk also says when it was captured, on the monotonic clock: 30 ms apart
+    # (give or take the device's scheduling), and before it was handed over
+    captured = np.array([c.captured for c in quiet + heard], dtype=float)
+    assert np.all(np.isfinite(captured)) and captured[9] <= taken
+    assert abs(float(np.median(np.diff(captured))) - 0.03) < 0.005
     assert max(rms(c) for c in quiet) < 50
     loud = [c for c in heard if rms(c) > 300]
     assert max(rms(c) for c in heard) > 1500

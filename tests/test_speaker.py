@@ -183,9 +183,15 @@ def test_speaker_finishes_and_waits(pulse_server: PulseServer, synth: Synthesize
             took = time.monotonic() - started
             assert not speaker.speaking
             assert speaker.speaking_since is None
+            # the tap kept what went out, when it went out: the words and the chime
+            played = speaker.tap.window(started, time.monotonic() + 0.5)
+            spoken = synth.render("Time is up.")
         loud = recorder.loud_times()
     assert 1.0 < took < 5.0
     assert len(loud) > 50
+    heard = np.flatnonzero(np.abs(played.astype(np.int32)) > 1000) / RATE
+    assert len(heard) and heard[0] < took and heard[-1] - heard[0] > 0.8 * len(spoken) / RATE
+    assert not np.any(played[-RATE // 4 :])  # nothing after the end
 
 
 def test_speaker_threads_are_joined(pulse_server: PulseServer) -> None:
