@@ -294,7 +294,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             out.append(("", ""))
             continue
         in_window = u.start <= window_until
-        pausing = not u.early or speaking or tuning.early_pause_idle
+        pausing = (not u.early or speaking or tuning.early_pause_idle
+                   or (tuning.early_pause_noisy and not u.clear))
         armed = PAUSE in allowed_set and u.pause is not None and pausing
         if (armed and u.armed >= tuning.pause and u.pause
                 and (u.armed >= tuning.pause_both_below or u.pause_both)

@@ -243,6 +243,32 @@ def test_while_haven_is_silent_the_pause_waits_for_the_whole_utterance(
     assert t - h.at >= 0.45  # the endpointer's 500 ms of quiet (less a chunk)
 
 
+@pytest.mark.parametrize("early_pause_noisy", [True, False])
+def test_in_a_noisy_room_the_idle_pause_is_decided_early(
+    library: Library, recognizer: Recognizer, clips: Path, early_pause_noisy: bool
+) -> None:
+    """Speech less than ``ListenTuning.early_snr_db`` above the noise: the endpointer's
+    close comes late there, so while Haven is silent the pause is decided early anyway
+    (``early_pause_noisy``); the same pause in a quiet room waits for the close (the test
+    above). Here it is 10 dB above white noise."""
+    from assistant.listen import augment
+
+    listener = build_listener(recognizer, library.intents, library.safety,
+                              default_models_dir(), "Haven",
+                              ListenTuning(early_pause_noisy=early_pause_noisy))  # fmt: skip
+    audio = stream([("we need a pause", "flite-rms")], clips).astype(np.float64)
+    speech = read_wav(synthesize("we need a pause", "flite-rms", clips, pad_seconds=0.0))
+    rng = np.random.default_rng(4)
+    noise = rng.normal(0.0, augment.rms(speech) / 10 ** (10 / 20), len(audio))
+    listener.reset()
+    when = [(listener.stream_seconds, h)
+            for chunk in chunks_from_array(augment.to_int16(audio + noise, rng))
+            for h in listener.feed(chunk, top_level_intents(library)) if h.match]  # fmt: skip
+    assert [h.match.intent for _, h in when if h.match] == ["pause"]
+    t, h = when[0]
+    assert (t - h.at < 0.45) is early_pause_noisy
+
+
 @pytest.mark.parametrize(
     ("first", "rest"),
     [("I need a break", "from all the noise at work this week"),

@@ -33,8 +33,10 @@ exceptions named) a learned detector *and* the grammar recognizer agreeing:
 Early: the pause (while Haven speaks) and "Haven, <command>" (a confident name) are
 decided after 150 ms of quiet (``ListenTuning.early_ms``), before the endpointer closes the
 utterance (it waits half a second, for speech that resumes), so a barge-in cuts Haven off
-sooner and a command is answered sooner. While Haven is silent the pause waits for the
-close (``ListenTuning.early_pause_idle``): the start of a longer sentence is not a pause.
+sooner and a command is answered sooner. While Haven is silent, in a quiet room, the
+pause waits for the close (``ListenTuning.early_pause_idle``): the start of a longer
+sentence is not a pause; in a noisy room, where the close comes late, it does not
+(``early_pause_noisy``).
 The grammar decodes for the early decisions are run ahead, after 50 ms of quiet
 (``speculate_ms``), and kept only if the quiet holds: the decision then costs almost
 nothing when it is due.
@@ -244,13 +246,14 @@ class Listener:
         """Which route, if any, takes this utterance to the engine.
 
         ``early``: the utterance may still go on (decided after a short quiet): only the
-        always-armed pause (while Haven speaks, ``ListenTuning.early_pause_idle``) and a
+        always-armed pause (while Haven speaks or in a noisy room,
+        ``ListenTuning.early_pause_idle``, ``early_pause_noisy``) and a
         whole command after the wake phrase are tried (a pause or "Haven, <command>"
         said early is still one), the step's replies and a bare
         name wait for the whole utterance; the grammar decodes run ahead are reused.
         ``routes=False``: only listen for crisis words (a route was acted on early).
         ``clear``: the speech stands clear of the noise (``ListenTuning.early_snr_db``);
-        if not, a command is not decided early (the pause still is).
+        if not, a command is not decided early (the pause is, even while Haven is silent).
         """
         return self._route(utterance, allowed, expected, early=early, routes=routes, clear=clear)
 
@@ -278,8 +281,10 @@ class Listener:
         checked: list[Recognition] = []
 
         commands = allowed if allowed != frozenset({PAUSE}) else frozenset()
-        # early, the pause only while Haven speaks (``ListenTuning.early_pause_idle``)
-        pausing = PAUSE in allowed and (not early or not commands or self.tuning.early_pause_idle)
+        # early, the pause only while Haven speaks or in a noisy room
+        # (``ListenTuning.early_pause_idle``, ``early_pause_noisy``)
+        pausing = PAUSE in allowed and (not early or not commands or self.tuning.early_pause_idle
+                                        or (self.tuning.early_pause_noisy and not clear))
         armed = by_kind.get("armed", ("", 0.0, 0.0))[1]
         detected = armed >= self.tuning.pause
         if pausing and detected:
