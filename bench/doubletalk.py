@@ -27,7 +27,12 @@ from platformdirs import user_cache_path
 from assistant.audio import RATE, chunks_from_array
 from assistant.listen import augment
 from assistant.listen.corpus import PAUSE_PHRASES, prompt_sentences
-from assistant.listen.doubletalk import DoubleTalkConfig, foreign_seconds, played_span
+from assistant.listen.doubletalk import (
+    DoubleTalkConfig,
+    foreign_seconds,
+    played_span,
+    window_of,
+)
 from assistant.listen.synth import ClipCache, festival_voices, haven_voice, render_many
 from assistant.listen.tuning import ListenTuning
 from assistant.vad import Endpointer, Utterance
@@ -114,9 +119,7 @@ def run(levels: Sequence[float], limit: int, seed: int,
                 played, mic, span = heard(prompt, pauses[k] if partner else None, level, rng)
                 found, floor = utterances(mic)
                 for u in found:
-                    begin, end = (round(t * RATE) for t in played_span(u.start, u.seconds))
-                    ref = played[max(0, begin) : end]
-                    ref = np.concatenate([np.zeros(max(0, -begin), dtype=np.int16), ref])
+                    ref = window_of(played, *played_span(u.start, u.seconds))
                     ours = partner and u.speech_start < span[1] and u.speech_end > span[0]
                     cuts.append(Cut(level, ours, foreign_seconds(u.samples, ref, floor, config),
                                     u.speech_end - u.speech_start))  # fmt: skip

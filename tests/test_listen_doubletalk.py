@@ -20,7 +20,7 @@ from assistant.config import Settings
 from assistant.library import Library, default_models_dir
 from assistant.listen import augment
 from assistant.listen.detector import Detectors
-from assistant.listen.doubletalk import foreign_seconds, played_span
+from assistant.listen.doubletalk import foreign_seconds, played_span, window_of
 from assistant.listen.listener import Listener
 from assistant.listen.tuning import ListenTuning
 from assistant.live import create_recognizer
@@ -72,8 +72,7 @@ def over(mic: np.ndarray, speech: np.ndarray, at_s: float) -> np.ndarray:
 def foreign(mic: np.ndarray, played: np.ndarray, start_s: float, end_s: float) -> float:
     """The test on the stretch of ``mic`` from ``start_s`` to ``end_s``, given ``played``
     on the same timeline, as the listener calls it."""
-    begin, end = (round(t * RATE) for t in played_span(start_s, end_s - start_s))
-    ref = np.concatenate([np.zeros(max(0, -begin), dtype=np.int16), played[max(0, begin) : end]])
+    ref = window_of(played, *played_span(start_s, end_s - start_s))
     heard = augment.to_int16(mic[round(start_s * RATE) : round(end_s * RATE)])
     return foreign_seconds(heard, ref)
 
@@ -157,11 +156,7 @@ def listening(library: Library, recognizer: Recognizer, audio: np.ndarray,
 
     def playback(start: float, end: float) -> np.ndarray:
         assert played is not None
-        a, b = round(start * RATE), round(end * RATE)
-        out = np.zeros(b - a, dtype=np.int16)
-        part = played[max(0, a) : max(0, b)]
-        out[max(0, -a) : max(0, -a) + len(part)] = part
-        return out
+        return window_of(played, start, end)
 
     listener = Listener(recognizer, library.intents, library.safety,
                         Detectors.from_dir(default_models_dir()), "Haven",

@@ -81,6 +81,16 @@ def played_span(start: float, seconds: float,
     return start - cfg.max_lag_s, start + seconds - cfg.min_lag_s
 
 
+def window_of(timeline: np.ndarray, start: float, end: float) -> np.ndarray:
+    """``timeline`` (16 kHz audio from 0 s, such as a recording of what Haven played) from
+    ``start`` to ``end`` seconds, silent where it does not reach."""
+    a, b = round(start * RATE), round(end * RATE)
+    out = np.zeros(max(0, b - a), dtype=np.int16)
+    part = timeline[max(0, a) : max(0, b)]
+    out[max(0, -a) : max(0, -a) + len(part)] = part[: len(out) - max(0, -a)]
+    return out
+
+
 def band_levels(samples: np.ndarray, bands: int = 12) -> np.ndarray:
     """Level (dBFS, mean power as ``vad.frame_levels`` gives it) in ``bands`` mel-spaced
     bands from 100 Hz to 7 kHz of each 10 ms step (25 ms Hann windows): frames x bands."""
