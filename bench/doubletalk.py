@@ -1,6 +1,6 @@
 """The double-talk test: is there a voice in the microphone besides Haven's own?
 
-    python -m bench.doubletalk [--levels -20,-12,-6,0] [--limit N] [--seed S]
+    python -m bench.doubletalk [--levels=-20,-12,-6,0] [--limit N] [--seed S]
 
 Every prompt of the YAML is rendered in Haven's voice (``synth.haven_voice``) and "played";
 the microphone hears it through a room (a synthetic reverberation of 0.2-0.6 s, a delay of
