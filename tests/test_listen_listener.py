@@ -243,6 +243,22 @@ def test_while_haven_is_silent_the_pause_waits_for_the_whole_utterance(
     assert t - h.at >= 0.45  # the endpointer's 500 ms of quiet (less a chunk)
 
 
+def in_white_noise(listener: Listener, library: Library, clips: Path, said: tuple[str, str],
+                   snr_db: float) -> list[tuple[float, Heard]]:  # fmt: skip
+    """``said`` (text, voice) ``snr_db`` above white noise, fed with every top-level intent
+    live: (stream time when each decision came, the decision) for those with an intent."""
+    from assistant.listen import augment
+
+    audio = stream([said], clips).astype(np.float64)
+    speech = read_wav(synthesize(*said, clips, pad_seconds=0.0))
+    rng = np.random.default_rng(4)
+    noise = rng.normal(0.0, augment.rms(speech) / 10 ** (snr_db / 20), len(audio))
+    listener.reset()
+    return [(listener.stream_seconds, h)
+            for chunk in chunks_from_array(augment.to_int16(audio + noise, rng))
+            for h in listener.feed(chunk, top_level_intents(library)) if h.match]  # fmt: skip
+
+
 @pytest.mark.parametrize("early_pause_noisy", [True, False])
 def test_in_a_noisy_room_the_idle_pause_is_decided_early(
     library: Library, recognizer: Recognizer, clips: Path, early_pause_noisy: bool
@@ -251,19 +267,10 @@ def test_in_a_noisy_room_the_idle_pause_is_decided_early(
     close comes late there, so while Haven is silent the pause is decided early anyway
     (``early_pause_noisy``); the same pause in a quiet room waits for the close (the test
     above). Here it is 10 dB above white noise."""
-    from assistant.listen import augment
-
     listener = build_listener(recognizer, library.intents, library.safety,
                               default_models_dir(), "Haven",
                               ListenTuning(early_pause_noisy=early_pause_noisy))  # fmt: skip
-    audio = stream([("we need a pause", "flite-rms")], clips).astype(np.float64)
-    speech = read_wav(synthesize("we need a pause", "flite-rms", clips, pad_seconds=0.0))
-    rng = np.random.default_rng(4)
-    noise = rng.normal(0.0, augment.rms(speech) / 10 ** (10 / 20), len(audio))
-    listener.reset()
-    when = [(listener.stream_seconds, h)
-            for chunk in chunks_from_array(augment.to_int16(audio + noise, rng))
-            for h in listener.feed(chunk, top_level_intents(library)) if h.match]  # fmt: skip
+    when = in_white_noise(listener, library, clips, ("we need a pause", "flite-rms"), 10.0)
     assert [h.match.intent for _, h in when if h.match] == ["pause"]
     t, h = when[0]
     assert (t - h.at < 0.45) is early_pause_noisy
@@ -356,19 +363,10 @@ def test_in_a_noisy_room_a_command_waits_for_the_whole_utterance(
     than ``ListenTuning.early_snr_db`` above the noise floor is not decided early, the
     endpointer closes it. Here the command is 20 dB above white noise, which the
     shipped 14 dB lets through early and a 30 dB floor does not."""
-    from assistant.listen import augment
-
     listener = build_listener(recognizer, library.intents, library.safety,
                               default_models_dir(), "Haven",
                               ListenTuning(early_snr_db=early_snr_db))  # fmt: skip
-    audio = stream([("Haven, start check-in", "flite-slt")], clips).astype(np.float64)
-    speech = read_wav(synthesize("Haven, start check-in", "flite-slt", clips, pad_seconds=0.0))
-    rng = np.random.default_rng(4)
-    noise = rng.normal(0.0, augment.rms(speech) / 10 ** (20 / 20), len(audio))
-    listener.reset()
-    when = [(listener.stream_seconds, h)
-            for chunk in chunks_from_array(augment.to_int16(audio + noise, rng))
-            for h in listener.feed(chunk, top_level_intents(library)) if h.match]  # fmt: skip
+    when = in_white_noise(listener, library, clips, ("Haven, start check-in", "flite-slt"), 20.0)
     assert [(h.match.intent, h.via) for _, h in when if h.match] == [("start_checkin", "wake")]
     t, h = when[0]
     early = t - h.at < (listener.tuning.early_ms + 40) / 1000
