@@ -150,7 +150,7 @@ def foreign_seconds(
     n = len(heard)
     if n == 0:
         return 0.0
-    total = 10.0 * np.log10(np.sum(10.0 ** (heard / 10.0), axis=1))
+    total = _overall(heard)
     floor = float(np.percentile(total, 10)) if floor_db is None else floor_db
     audible = total > floor + cfg.floor_margin_db
     noisy = heard > np.percentile(heard, 10, axis=0) + cfg.floor_margin_db
@@ -160,8 +160,9 @@ def foreign_seconds(
     ours = np.concatenate([ours[: lead + n + trail],
                            np.full((max(0, lead + n + trail - len(ours)), cfg.bands), -100.0)])
     spread = _spread(ours, round(cfg.jitter_s * 1000 / FRAME_MS))
+    overall = _overall(ours)
     lags = range(-trail, lead + 1)  # frame i of the microphone is frame i + lead - lag there
-    fit = [_fit(total, ours[lead - lag : lead - lag + n]) for lag in lags]
+    fit = [_fit(total, overall[lead - lag : lead - lag + n]) for lag in lags]
     found = int(np.argmax(fit))
     best = int(np.count_nonzero(audible))
     for lag in lags[max(0, found - cfg.near) : found + cfg.near + 1]:
@@ -180,10 +181,14 @@ def foreign_seconds(
     return best * FRAME_MS / 1000
 
 
-def _fit(total: np.ndarray, echo: np.ndarray) -> float:
-    """How well Haven's overall level (``echo``, bands) follows the microphone's
-    (``total``): their correlation, in dB (0 where Haven was silent throughout)."""
-    ours = 10.0 * np.log10(np.sum(10.0 ** (echo / 10.0), axis=1))
+def _overall(levels: np.ndarray) -> np.ndarray:
+    """Each step's level over all bands (dB), from its band levels."""
+    return np.asarray(10.0 * np.log10(np.sum(10.0 ** (levels / 10.0), axis=1)), dtype=np.float64)
+
+
+def _fit(total: np.ndarray, ours: np.ndarray) -> float:
+    """How well Haven's overall level (``ours``, dB) follows the microphone's (``total``):
+    their correlation (0 where Haven was silent throughout)."""
     ours = np.maximum(ours, ours.max() - 40.0)
     if ours.std() < 1e-6 or total.std() < 1e-6:
         return 0.0

@@ -358,9 +358,9 @@ class Listener:
         ``allowed`` only the pause: Haven is speaking (``ListenTuning.alone_over_haven``)."""
         length = utterance.speech_end - utterance.speech_start
         speaking = allowed == frozenset({PAUSE})
-        if not self.tuning.takes_alone(length, speaking, self._foreign(utterance, speaking)):
-            return None
         if armed < self.tuning.alone_floor:
+            return None
+        if not self.tuning.takes_alone(length, speaking, self._foreign(utterance, speaking)):
             return None
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or (self.tuning.alone_both and not both_passes(checked[-1])):
