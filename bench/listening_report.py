@@ -19,7 +19,7 @@ from assistant.listen.listener import PAUSE
 from assistant.listen.tuning import ListenTuning
 
 from .listening import CONDITIONS, ROOT
-from .listening_record import ALONE, GRID_WAKE, Pass, Utt, replay
+from .listening_record import ALONE, GRID_WAKE, Item, Pass, Utt, replay
 from .listening_runs import PRACTICES
 
 TENS = ("clean", "noise 10 dB", "babble 10 dB")
@@ -73,28 +73,40 @@ def fired(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> list[tuple[Ut
     return out
 
 
+def carrier(p: Pass, item: Item, tuning: ListenTuning) -> Utt | None:
+    """The utterance near ``item`` that carried it: the one its route scores highest (the
+    wake detector for commands, the pause detector for pauses), then the longest. The
+    first one near it is often a short noise fragment before the words."""
+    near = [u for u in p.utts if item.start - SPAN[0] <= u.end <= item.end + SPAN[1]]
+    pause = p.name.startswith("pause")
+    return max(near, key=lambda u: ((u.armed >= tuning.pause) if pause else u.wake,
+                                    u.end - u.start), default=None)  # fmt: skip
+
+
 def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, int]:
-    """Why the items a recall pass missed were missed, by the first utterance near each."""
+    """Why the items a recall pass missed were missed, by the utterance that carried each
+    (``carrier``)."""
     hits = _hits(p, replay(p.utts, tuning, p.allowed, p.expected, labels, saying(p)))
     out: dict[str, int] = {}
     for item, found in zip(p.items, hits, strict=True):
         if any(_right(item.expect, v) for v in found):
             continue
-        near = [u for u in p.utts if item.start - SPAN[0] <= u.end <= item.end + SPAN[1]]
-        u = near[0] if near else None
-        score, threshold = ((u.armed, tuning.pause) if p.name.startswith("pause") else
+        u = carrier(p, item, tuning)
+        pause = p.name.startswith("pause")
+        score, threshold = ((u.armed, tuning.pause) if pause else
                             (u.wake, tuning.wake)) if u else (0.0, 0.0)  # fmt: skip
-        alone = (p.name.startswith("pause") and tuning.alone and u is not None
-                 and u.end - u.start <= tuning.alone_s)  # fmt: skip
+        heard = (u.pause if pause else u.cuts.get(str(tuning.wake))) if u else None
+        alone = pause and tuning.alone and u is not None and u.end - u.start <= tuning.alone_s
         why = ("no end of speech found" if u is None or u.start < item.start - 2.0
                else "merged into a long utterance" if u.end - u.start > 6.0
                else "detector below threshold, the grammar's passes disagree"
                if score < threshold and alone
-               else "detector below threshold, the named grammar missed it"
-               if score < threshold and u.named is not None and p.name == "wake"
+               else "wake detector below threshold, the named grammar missed it"
+               if score < threshold and u.named is not None and not pause
                else "detector below threshold" if score < threshold
-               else "name alone (command cut off)" if u.cuts.get(str(tuning.wake)) == ALONE
-               else "grammar rejected or wrong")  # fmt: skip
+               else "name alone (command cut off)" if heard == ALONE
+               else "grammar rejected it" if not heard
+               else "grammar heard another intent or slots")  # fmt: skip
         out[why] = out.get(why, 0) + 1
     return out
 
@@ -233,8 +245,10 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"Replies: the expected sets {practices}, every global intent live too; phrasings "
         "from the intents' sentences after the 24 per reply the reply detector trained on.",
         "",
-        "Why items were missed (first utterance near each missed item; the endpointer, the "
-        "detector at its threshold, the cut after the name, or the grammar):",
+        "Why items were missed (by the utterance near each missed item its route's detector "
+        "scored highest: the endpointer, the detector at its threshold, the cut after the "
+        "name, or the grammar; an item decided as another intent counts as heard "
+        "otherwise even when a later utterance was rejected):",
         "",
         "| pass | condition | missed | causes |",
         "|---|---|---|---|",
