@@ -303,11 +303,12 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             out.append((u.pause, "armed"))
             continue
         # the detector-free pause, tried after the other routes
+        foreign = u.foreign if u.foreign >= 0 else u.end - u.start
         alone = (armed and tuning.alone_floor <= u.armed < tuning.pause
                  and (u.pause_both or not tuning.alone_both)
-                 and tuning.takes_alone(u.end - u.start, not commands,
-                                        u.foreign if u.foreign >= 0 else u.end - u.start)
-                 and tuning.alone_heard(u.pause_text, speaking)
+                 and tuning.takes_alone(u.end - u.start, not commands, foreign)
+                 and tuning.alone_heard(u.pause_text,
+                                        tuning.short_needs_detector(speaking, foreign))
                  and not (saying and haven_said(u.pause_text, saying[len(out)])))  # fmt: skip
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.clear and u.wake >= max(tuning.wake, tuning.early_wake)

@@ -197,3 +197,31 @@ def test_over_havens_voice_the_detector_free_pause_needs_someone_else_speaking(
     # ...which the grammar does hear as a pause: the route would take it, were it open
     assert listening(library, recognizer, echo, played, alone_over_haven=True) == [
         ("pause", "alone")]
+
+
+@pytest.mark.skipif(not have_festival(), reason="festival is not installed")
+def test_once_someone_else_is_heard_a_short_phrasing_after_a_lead_in_is_taken(
+    library: Library, recognizer: Recognizer, haven: Synthesizer
+) -> None:
+    from assistant.listen.synth import Voice, render
+
+    prompt = haven.render("Now take turns. Say what you noticed.")
+    played = np.concatenate([np.zeros(2 * RATE, np.int16), prompt, np.zeros(3 * RATE, np.int16)])
+    room = in_the_room(played, -20.0, 0.1, np.random.default_rng(6))
+    pause = render("sorry, I'm flooded", Voice("festival", "kal_diphone"))
+    audio = over(room, pause, 2.0 + len(prompt) / RATE + 0.8)
+    assert listening(library, recognizer, audio, played) == [("pause", "alone")]
+    # the old rule: over Haven a short phrasing needed its detector even after a lead-in
+    assert listening(library, recognizer, audio, played, doubletalk_short=False) == []
+    # with the canceller nothing tests who is speaking, so the old rule holds there
+    assert listening(library, recognizer, audio, played, alone_over_haven=True) == []
+
+
+def test_a_short_phrasing_needs_its_detector_over_haven_until_someone_else_is_heard() -> None:
+    tuning = ListenTuning()
+    assert not tuning.short_needs_detector(speaking=False)
+    assert tuning.short_needs_detector(speaking=True, foreign=tuning.doubletalk_s / 2)
+    assert not tuning.short_needs_detector(speaking=True, foreign=tuning.doubletalk_s)
+    assert ListenTuning(doubletalk_short=False).short_needs_detector(True, foreign=2.0)
+    assert ListenTuning(alone_over_haven=True).short_needs_detector(True, foreign=2.0)
+    assert ListenTuning(doubletalk_s=0.0).short_needs_detector(True, foreign=2.0)

@@ -360,12 +360,14 @@ class Listener:
         speaking = allowed == frozenset({PAUSE})
         if armed < self.tuning.alone_floor:
             return None
-        if not self.tuning.takes_alone(length, speaking, self._foreign(utterance, speaking)):
+        foreign = self._foreign(utterance, speaking)
+        if not self.tuning.takes_alone(length, speaking, foreign):
             return None
         found = self._grammar(utterance.samples, frozenset({PAUSE}), checked, memo)
         if found is None or (self.tuning.alone_both and not both_passes(checked[-1])):
             return None
-        return found if self.tuning.alone_heard(checked[-1].text, speaking) else None
+        strict = self.tuning.short_needs_detector(speaking, foreign)
+        return found if self.tuning.alone_heard(checked[-1].text, strict) else None
 
     def _foreign(self, utterance: Utterance, speaking: bool) -> float:
         """Seconds of ``utterance`` that are not Haven's own voice, while Haven speaks and
