@@ -313,13 +313,23 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.clear and u.wake >= max(tuning.wake, tuning.early_wake)
             found = u.cuts[str(tuning.wake)] if sure else None
+            named = u.named if tuning.named_both else u.named_loose
+            if tuning.named_first and tuning.named and named is not None and named != found:
+                found = None  # the named route hears another command: wait for the close
             if found and found != ALONE:
                 window_until = -1.0
                 out.append((found, "wake"))
             else:
                 out.append((u.pause, ALONE_VIA) if alone and u.pause else ("", ""))
             continue
-        if commands and u.wake >= tuning.wake:
+        named = u.named if tuning.named_both else u.named_loose
+        woken = commands and u.wake >= tuning.wake
+        named_first = woken and tuning.named_first and not in_window
+        if named_first and tuning.named and named and u.wake >= tuning.named_wake:
+            window_until = -1.0
+            out.append((named, "named"))
+            continue
+        if woken:
             found = u.cuts[str(tuning.wake)]
             if found and found != ALONE:
                 window_until = -1.0
@@ -332,8 +342,8 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             if u.window:
                 out.append((u.window, "window"))
                 continue
-        named = u.named if tuning.named_both else u.named_loose
-        if commands and not in_window and tuning.named and named and u.wake >= tuning.named_wake:
+        if (commands and not in_window and not named_first and tuning.named and named
+                and u.wake >= tuning.named_wake):  # fmt: skip
             window_until = -1.0
             out.append((named, "named"))
             continue

@@ -290,7 +290,7 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
             "alone_bare_words": (2, 3, 100), "named": (False, True),
             "named_both": (False, True), "pause_both_below": (0.0, 0.3, 0.5, 0.9),
             "alone_floor": (0.0, 0.001, 0.01, 0.05), "alone_both": (False, True),
-            "named_wake": (0.0, 0.01, 0.1, 0.3)}  # fmt: skip
+            "named_wake": (0.0, 0.01, 0.1, 0.3), "named_first": (False, True)}  # fmt: skip
     lines += sweep(passes, tuning, labels, grid)
     if dev:
         dpasses = [p for d in dev for p in d["passes"]]

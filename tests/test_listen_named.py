@@ -228,3 +228,24 @@ def test_talk_the_name_detector_does_not_hear_at_all_is_not_decoded_for_the_rout
                                              ("The user can figure it out.", KAL)]
     assert fired(run(listener, speech(talk), top_level_intents(library))) == []
     assert counting.seconds == []
+
+
+@needs_festival
+def test_when_the_name_is_heard_the_whole_phrase_is_asked_before_the_cut_after_it(
+    library: Library, recognizer: Recognizer, addressed: Recognizer
+) -> None:
+    """``ListenTuning.named_first``: the cut after the name can clip the command or keep
+    the name's last sound; the phrase heard whole with the name does not."""
+    audio = speech([("Haven, stop", Voice("festival", "kal_diphone", 0, 0.9))])
+    idle = top_level_intents(library)
+
+    def heard(**tuning: object) -> list[tuple[str, str]]:
+        listener = build_listener(recognizer, library.intents, library.safety,
+                                  default_models_dir(), "Haven",
+                                  ListenTuning(**tuning), addressed)  # type: ignore[arg-type]  # fmt: skip
+        return fired(run(listener, audio, idle))
+
+    assert heard() == [("stop", "named")]
+    # the cut alone hears this one as another command: the wake detector did fire
+    wrong = heard(named_first=False)
+    assert len(wrong) == 1 and wrong[0][1] == "wake" and wrong[0][0] != "stop"

@@ -133,7 +133,8 @@ class Listener:
         self._ahead_end: float | None = None
         """speech_end of the open utterance when its early decodes were last run ahead."""
         self._memo: dict[tuple[float, float, float, frozenset[str]], Recognition] = {}
-        """Early decodes of the open utterance: (speech start, speech end, cut, live)."""
+        """Early decodes of the open utterance: (speech start, speech end, cut, live); cut
+        -1 for the named route's."""
         self._seed()
         self._reply_labels = frozenset(
             label for h in detectors.heads if h.kind == "reply" for label in h.labels[1:]
@@ -299,7 +300,7 @@ class Listener:
         if early:
             woken = woken and wake >= self.tuning.early_wake and clear
             found = self._after_wake(utterance, commands, checked, memo)[0] if woken else None
-            if found is not None:
+            if found is not None and self._named_agrees(utterance, commands, wake, found, memo):
                 self._window_until = -1.0
                 return _Decided(found, checked[-1], "wake")
             alone = pausing and not detected and not ahead
@@ -307,6 +308,12 @@ class Listener:
             if found is not None:  # not run ahead: it would decode at every gap between words
                 return _Decided(found, checked[-1], ALONE)
             return _Decided(None, None, "")
+        named_first = woken and self.tuning.named_first and not in_window
+        if named_first:
+            found = self._named(utterance, commands, wake, checked)
+            if found is not None:
+                self._window_until = -1.0
+                return _Decided(found, checked[-1], "named")
         if woken:
             found, rest = self._after_wake(utterance, commands, checked)
             if found is not None:
@@ -321,7 +328,7 @@ class Listener:
             self._window_until = -1.0  # one utterance per window
             if found is not None:
                 return _Decided(found, checked[-1], "window")
-        if commands and not in_window:
+        if commands and not in_window and not named_first:
             found = self._named(utterance, commands, wake, checked)
             if found is not None:
                 self._window_until = -1.0
@@ -391,18 +398,39 @@ class Listener:
             return self._captured[1] + (t - self._captured[0])
         return self._monotonic() - (self._fed / RATE - t)
 
+    def _named_agrees(
+        self, utterance: Utterance, commands: frozenset[str], wake: float,
+        found: IntentMatch, memo: tuple[float, float] | None,
+    ) -> bool:  # fmt: skip
+        """Whether the named route hears ``found`` (the cut's command) too, or is not
+        asked (``ListenTuning.named_first``; it cannot run on this utterance)."""
+        if not self.tuning.named_first or not self._names(utterance, wake):
+            return True
+        named = self._named(utterance, commands, wake, [], memo)
+        return named is not None and (named.intent, dict(named.slots)) == (
+            found.intent, dict(found.slots))
+
+    def _names(self, utterance: Utterance, wake: float) -> bool:
+        """Whether the named route runs on ``utterance`` (``wake``: its wake score)."""
+        length = utterance.speech_end - utterance.speech_start
+        return (self._addressed is not None and self.tuning.named
+                and length <= self.tuning.named_s and wake >= self.tuning.named_wake)  # fmt: skip
+
     def _named(
         self, utterance: Utterance, commands: frozenset[str], wake: float,
-        checked: list[Recognition],
+        checked: list[Recognition], memo: tuple[float, float] | None = None,
     ) -> IntentMatch | None:  # fmt: skip
         """The named route: the name and a command heard as one phrase by both passes
-        (``wake``: the wake detector's score here, held against ``named_wake``)."""
-        length = utterance.speech_end - utterance.speech_start
-        if self._addressed is None or not self.tuning.named or length > self.tuning.named_s:
+        (``wake``: the wake detector's score here, held against ``named_wake``; ``memo``
+        as for ``_grammar``)."""
+        if self._addressed is None or not self._names(utterance, wake):
             return None
-        if wake < self.tuning.named_wake:
-            return None
-        result = self._addressed.decode(utterance.samples, commands)
+        key = (*memo, -1.0, commands) if memo is not None else None
+        result = self._memo.get(key) if key is not None else None
+        if result is None:
+            result = self._addressed.decode(utterance.samples, commands)
+            if key is not None:
+                self._memo[key] = result
         checked.append(result)
         text, named = strip_wake(result.heard, self._wake_name)
         heard = both_passes(result) if self.tuning.named_both else result.accepted
