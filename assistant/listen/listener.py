@@ -23,7 +23,9 @@ exceptions named) a learned detector *and* the grammar recognizer agreeing:
    whole in both of its passes (``ListenTuning.named``). The open pass, which knows
    ordinary English too, must hear the name and the command itself. The detector,
    trained on synthetic voices, scores most commands in steady noise below its
-   threshold; the grammar still hears many of them.
+   threshold; the grammar still hears many of them. When the wake detector does fire,
+   this route is asked first and the cut after the name only when it hears nothing
+   (``ListenTuning.named_first``): the cut can clip the command and hear another.
 3. **reply**: inside a practice, the replies the current step is waiting for need no
    name. Answers to a question Haven just asked ("I'm ready", "yes", "I'm calm") go to
    the grammar with only those few replies live (its open pass must agree). "I'm done"
