@@ -107,6 +107,8 @@ def causes(p: Pass, tuning: ListenTuning, labels: Sequence[str]) -> dict[str, in
                else "name alone (command cut off)" if heard == ALONE
                else "grammar rejected it" if not heard
                else "grammar heard another intent or slots")  # fmt: skip
+        if not pause and tuning.named_first and why.startswith("grammar"):
+            why += " (the whole phrase, then the cut)"
         out[why] = out.get(why, 0) + 1
     return out
 
