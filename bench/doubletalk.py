@@ -1,6 +1,6 @@
 """The double-talk test: is there a voice in the microphone besides Haven's own?
 
-    python -m bench.doubletalk [--levels=-20,-12,-6,0] [--limit N] [--seed S]
+    python -m bench.doubletalk [--levels=-20,-12,-6,0] [--limit N] [--seed S] [--decode]
 
 Every prompt of the YAML is rendered in Haven's voice (``synth.haven_voice``) and "played";
 the microphone hears it through a room (a synthetic reverberation of 0.2-0.6 s, a delay of
@@ -12,6 +12,12 @@ microphone's stream into utterances, and for each, ``listen.doubletalk.foreign_s
 compares it with what was played, as the live listener does while Haven speaks. No
 decoding: this measures only the test that opens the detector-free pause over Haven's
 voice (``ListenTuning.doubletalk_s``), not what the grammar then hears.
+
+``--decode``: the same microphone streams through the whole listening instead (the
+``Listener`` with the shipped detectors and grammar, only the pause live, told what Haven
+played): the pauses Haven's voice alone fires (after the live loop's test for Haven's own
+words) and the partners' pauses heard over Haven, per route, with the shipped tuning and
+with the short phrasings needing their detector over Haven (``doubletalk_short`` off).
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ import argparse
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 from platformdirs import user_cache_path
 
+from assistant.app import ALONE, Heard
 from assistant.audio import RATE, chunks_from_array
 from assistant.listen import augment
 from assistant.listen.corpus import PAUSE_PHRASES, prompt_sentences
@@ -33,6 +41,8 @@ from assistant.listen.doubletalk import (
     played_span,
     window_of,
 )
+from assistant.listen.listener import Listener
+from assistant.listen.phrasing import haven_said
 from assistant.listen.synth import ClipCache, festival_voices, haven_voice, render_many
 from assistant.listen.tuning import ListenTuning
 from assistant.vad import Endpointer, Utterance
@@ -104,13 +114,7 @@ def run(levels: Sequence[float], limit: int, seed: int,
         config: DoubleTalkConfig | None = None) -> tuple[list[Cut], int]:  # fmt: skip
     """Every prompt at every level, alone and with a partner's pause over it; (the
     utterances, the number of prompts)."""
-    cache = ClipCache(user_cache_path("haven") / "listen")
-    texts = prompt_sentences(ROOT / "intents" / "en" / "prompts")[: limit or None]
-    prompts = render_many([(t, haven_voice()) for t in texts], cache)
-    voices = festival_voices()
-    phrases = [lead + p for lead in LEADS for p in PAUSE_PHRASES]
-    jobs = [(phrases[i % len(phrases)], voices[i % len(voices)]) for i in range(len(texts))]
-    pauses = render_many(jobs, cache)
+    texts, prompts, pauses = material(limit)
     cuts: list[Cut] = []
     for level in levels:
         for k, prompt in enumerate(prompts):
@@ -125,6 +129,108 @@ def run(levels: Sequence[float], limit: int, seed: int,
                                     u.speech_end - u.speech_start))  # fmt: skip
         print(f"{level:g} dB: {sum(c.level == level for c in cuts)} utterances", flush=True)
     return cuts, len(texts)
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A pause the whole listening took while Haven spoke."""
+
+    level: float
+    tuning: str
+    partner: bool
+    """A partner's pause phrasing was said over this prompt."""
+    ours: bool
+    """It came while the partner spoke (else: from Haven's voice alone)."""
+    via: str
+    heard: str
+    prompt: str
+
+
+def material(limit: int) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """(the prompts' texts, Haven's renderings of them, a partner's pause for each)."""
+    cache = ClipCache(user_cache_path("haven") / "listen")
+    texts = prompt_sentences(ROOT / "intents" / "en" / "prompts")[: limit or None]
+    prompts = render_many([(t, haven_voice()) for t in texts], cache)
+    voices = festival_voices()
+    phrases = [lead + p for lead in LEADS for p in PAUSE_PHRASES]
+    jobs = [(phrases[i % len(phrases)], voices[i % len(voices)]) for i in range(len(texts))]
+    return texts, prompts, render_many(jobs, cache)
+
+
+TUNINGS = {"shipped": ListenTuning(), "doubletalk_short off": ListenTuning(doubletalk_short=False)}
+
+
+def listen(listener: Listener, clock: list[float], mic: np.ndarray) -> list[Heard]:
+    """What ``listener`` takes from ``mic`` with only the pause live; ``clock`` (the
+    listener's ``monotonic``) follows the stream, so the playback shares its timeline."""
+    out = []
+    for chunk in chunks_from_array(mic):
+        clock[0] += chunk.seconds
+        out += [h for h in listener.feed(chunk, frozenset({"pause"})) if h.match is not None]
+    return out
+
+
+def decode_run(levels: Sequence[float], limit: int, seed: int) -> tuple[list[Fired], int]:
+    """Every prompt at every level, alone and with a partner's pause over it, through the
+    Listener (one per tuning, sharing the decodes); (the pauses taken, the prompts)."""
+    from assistant.config import Settings
+    from assistant.library import Library, default_models_dir
+    from assistant.listen.detector import Detectors
+    from assistant.live import create_recognizer
+
+    from .listening_record import CachedRecognizer
+
+    library = Library.load(ROOT / "intents")
+    texts, prompts, pauses = material(limit)
+    fires: list[Fired] = []
+    with create_recognizer(library, Settings()) as inner:
+        rec = CachedRecognizer(inner)
+
+        clock, now = [0.0], [np.zeros(0, np.int16)]  # the stream's time; what Haven played
+        listeners = {name: Listener(rec, library.intents, library.safety,
+                                    Detectors.from_dir(default_models_dir()), "Haven", tuning,
+                                    monotonic=lambda: clock[0],
+                                    playback=lambda a, b: window_of(now[0], a, b))
+                     for name, tuning in TUNINGS.items()}  # fmt: skip
+        for level, k, partner in product(levels, range(len(prompts)), (False, True)):
+            rng = np.random.default_rng([seed, int(-level), k, int(partner)])
+            played, mic, span = heard(prompt=prompts[k], level=level, rng=rng,
+                                      pause=pauses[k] if partner else None)  # fmt: skip
+            now[0] = played
+            for name, listener in listeners.items():
+                listener.reset()
+                clock[0] = 0.0
+                for h in listen(listener, clock, mic):
+                    if h.via == ALONE and haven_said(h.text, texts[k]):
+                        continue  # the live loop drops Haven's own words
+                    ours = partner and span[0] - 0.3 <= h.end_of_speech <= span[1] + 1.2
+                    fires.append(Fired(level, name, partner, ours, h.via, h.text, texts[k]))
+            if k == len(prompts) - 1 and partner:
+                print(f"{level:g} dB: {sum(f.level == level for f in fires)} pauses", flush=True)
+    return fires, len(texts)
+
+
+def render_decoded(fires: Sequence[Fired], prompts: int, levels: Sequence[float],
+                   day: str) -> str:  # fmt: skip
+    """The markdown table of ``decode_run``."""
+    lines = [
+        f"Measured {day} with `python -m bench.doubletalk --decode` ({prompts} prompts, each "
+        "alone and with a festival partner's pause over it, through the Listener with only "
+        "the pause live and Haven's playback known).", "",
+        "| Haven's voice at the microphone | tuning | Haven alone: pauses fired | partners' "
+        "pauses heard (detector / detector-free) |", "|---|---|---|---|"]  # fmt: skip
+    for level in levels:
+        for name in TUNINGS:
+            mine = [f for f in fires if f.level == level and f.tuning == name]
+            alone = [f for f in mine if not f.partner or not f.ours]
+            ours = {f.prompt for f in mine if f.ours}
+            armed = {f.prompt for f in mine if f.ours and f.via != ALONE}
+            lines.append(f"| {level:g} dB | {name} | {len(alone)} | {len(ours)} of {prompts} "
+                         f"({len(armed)} / {len(ours - armed)}) |")  # fmt: skip
+    lines.append("")
+    lines += [f'- {f.level:g} dB, {f.tuning}: "{f.heard}" via {f.via} in "{f.prompt}"'
+              for f in fires if not f.ours]  # fmt: skip
+    return "\n".join(lines)
 
 
 def render(cuts: Sequence[Cut], prompts: int, day: str) -> str:
@@ -158,10 +264,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--levels", default="-20,-12,-6,0")
     parser.add_argument("--limit", type=int, default=0, help="prompts (0: all)")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--decode",
+        action="store_true",
+        help="through the whole listening (pocketsphinx), not the test alone",
+    )
     args = parser.parse_args(argv)
     levels = [float(x) for x in args.levels.split(",")]
+    day = datetime.date.today().isoformat()
+    if args.decode:
+        fires, n = decode_run(levels, args.limit, args.seed)
+        print(render_decoded(fires, n, levels, day))
+        return
     cuts, prompts = run(levels, args.limit, args.seed)
-    print(render(cuts, prompts, datetime.date.today().isoformat()))
+    print(render(cuts, prompts, day))
 
 
 if __name__ == "__main__":
