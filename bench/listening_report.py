@@ -207,10 +207,14 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"with `--echo-cancel`): {'on' if tuning.alone_over_haven else 'off'}, or when at "
         f"least {tuning.doubletalk_s:g} s of the utterance is not Haven's voice "
         f"(`doubletalk_s`; these streams hold no Haven voice, so that is all the speech "
-        f"there: the \"Double talk\" section measures the test over Haven's voice); "
+        f"there: the \"Double talk\" section measures the test over Haven's voice), the "
+        f"short phrasings after a lead-in then too (`doubletalk_short`): "
+        f"{'on' if tuning.doubletalk_short else 'off'}; "
         f"\"Haven, <command>\" heard whole by the grammar of the commands after the name "
         f"(`named`, utterances up to {tuning.named_s} s, wake score at least "
-        f"{tuning.named_wake}): {'on' if tuning.named else 'off'}.",
+        f"{tuning.named_wake}): {'on' if tuning.named else 'off'}, and asked before the cut "
+        f"after the name when the wake detector fires (`named_first`): "
+        f"{'on' if tuning.named_first else 'off'}.",
         "",
         "| target (issue #7) | measured | |",
         "|---|---|---|",
