@@ -85,7 +85,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     with recognizer_for(library, settings, args.engine, models_dir, adapted,
                         tuning) as recognizer:  # fmt: skip
         if args.stream:
-            from .listen.listener import addressed_intents
+            from .listen.routes import addressed_intents
 
             named = addressed_intents(library.intents, settings.wake_name)
             engine = args.engine or settings.engine

@@ -85,7 +85,7 @@ def create_addressed(
 ) -> Recognizer:  # fmt: skip
     """The second recognizer the listening uses (its named route): the same engine, given
     every command said after the wake name ("Haven, start check-in") as one phrase."""
-    from .listen.listener import addressed_intents
+    from .listen.routes import addressed_intents
     from .stt import make_recognizer
 
     return make_recognizer(addressed_intents(library.intents, settings.wake_name),

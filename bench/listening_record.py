@@ -25,17 +25,10 @@ from assistant.audio import RATE
 from assistant.library import Library
 from assistant.listen.detector import Detectors
 from assistant.listen.doubletalk import foreign_seconds
-from assistant.listen.listener import (
-    PAUSE,
-    Listener,
-    _Decided,
-    both_passes,
-    check_wake_name,
-    reply_score,
-    split_replies,
-)  # fmt: skip
+from assistant.listen.listener import Listener, _Decided
 from assistant.listen.manifest import read_manifest
 from assistant.listen.phrasing import haven_said
+from assistant.listen.routes import PAUSE, both_passes, check_wake_name, reply_score, split_replies
 from assistant.listen.tuning import ListenTuning
 from assistant.stt.base import Recognition, Recognizer
 from assistant.vad import Utterance

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from assistant.listen.corpus import prompt_sentences
-from assistant.listen.listener import PAUSE
+from assistant.listen.routes import PAUSE
 from assistant.listen.tuning import ListenTuning
 
 from .listening import CONDITIONS, ROOT

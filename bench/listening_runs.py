@@ -18,7 +18,8 @@ from assistant.audio import RATE, chunks_from_array
 from assistant.config import Settings
 from assistant.library import GLOBAL_INTENTS, Library
 from assistant.listen import augment
-from assistant.listen.listener import PAUSE, Listener
+from assistant.listen.listener import Listener
+from assistant.listen.routes import PAUSE
 from assistant.listen.scenes import trim
 from assistant.listen.synth import ClipCache, Voice, render_many
 

@@ -22,7 +22,8 @@ from assistant.config import Settings
 from assistant.detect import listen_stream, top_level_intents
 from assistant.errors import ConfigError
 from assistant.library import Library, default_models_dir
-from assistant.listen.listener import Listener, addressed_intents, build_listener
+from assistant.listen.listener import Listener, build_listener
+from assistant.listen.routes import addressed_intents
 from assistant.listen.synth import Voice, render
 from assistant.listen.tuning import ListenTuning
 from assistant.live import create_addressed, create_recognizer

@@ -66,15 +66,21 @@ from ..intents import IntentMatch, IntentSet, strip_wake
 from ..safety import SafetyGate
 from ..stt.base import Recognition, Recognizer
 from ..vad import Endpointer, Utterance, VadConfig, frame_levels
-from .detector import Detectors, end_windows
+from .detector import Detectors
 from .doubletalk import foreign_seconds, played_span
 from .manifest import read_manifest
+from .routes import (
+    PAUSE,
+    both_passes,
+    check_wake_name,
+    reply_score,
+    split_replies,
+)
 from .tuning import ListenTuning
 from .wakecut import speech_seconds, wake_cuts
 
 _LOG = logging.getLogger(__name__)
 
-PAUSE = "pause"
 SEED_SECONDS = 2.0
 """Quiet audio the detectors are given before a stream starts (their windows look back)."""
 
@@ -484,46 +490,6 @@ class Listener:
         return None, alone
 
 
-def reply_score(detectors: Detectors, end: float, replies: frozenset[str]) -> float:
-    """The reply detector's best score for any of ``replies`` (only those are live)."""
-    head = next((h for h in detectors.heads if h.kind == "reply"), None)
-    if head is None:
-        return 0.0
-    columns = [i for i, label in enumerate(head.labels) if label in replies]
-    windows, _ = end_windows(detectors.stream, end)
-    if not columns or not len(windows):
-        return 0.0
-    probs = head.mlp.probabilities(windows)[:, columns].max(axis=1)
-    if len(probs) >= 2:
-        probs = np.minimum(probs[:-1], probs[1:])
-    return float(probs.max())
-
-
-def split_replies(
-    expected: frozenset[str], commands: frozenset[str], labels: frozenset[str],
-    gated: tuple[str, ...],
-) -> tuple[frozenset[str], frozenset[str]]:  # fmt: skip
-    """(gated, ungated): the step's live replies that also need the reply detector (it
-    knows them, ``labels``, and ``ListenTuning.gated`` names them), and the rest."""
-    need = expected & labels & commands & frozenset(gated)
-    return need, (expected & commands) - need
-
-
-def both_passes(result: Recognition) -> bool:
-    """Accepted, with the open pass itself hearing the intent the grammar heard."""
-    return result.accepted and result.scores.get("open_matched", 0.0) == 1.0
-
-
-def check_wake_name(detectors_wake: str, wake_name: str) -> None:
-    """Refuse detectors trained for another name."""
-    if detectors_wake and detectors_wake.strip().lower() != wake_name.strip().lower():
-        raise ModelError(
-            f"the detectors listen for '{detectors_wake}' but wake_name is '{wake_name}'; "
-            "run `haven train`"
-        )
-
-
-
 def build_listener(
     recognizer: Recognizer,
     intents: IntentSet,
@@ -542,9 +508,3 @@ def build_listener(
     check_wake_name(str(doc.get("wake_name", "")), wake_name)
     return Listener(recognizer, intents, safety, Detectors.from_dir(models_dir), wake_name,
                     tuning, addressed=addressed, playback=playback)  # fmt: skip
-
-
-def addressed_intents(intents: IntentSet, wake_name: str) -> IntentSet:
-    """The intents the named route's recognizer hears: every command after the name (the
-    pause, always armed, needs no name)."""
-    return intents.addressed(wake_name, unaddressed=(PAUSE,))
