@@ -174,18 +174,27 @@ def have_festival() -> bool:
     return shutil.which("text2wave") is not None
 
 
+def partner_over_haven(haven: Synthesizer, prompt_text: str, phrase: str,
+                       seed: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(what Haven played, the microphone): Haven's ``prompt_text`` leaking back 20 dB
+    down, and a partner (festival's kal voice) saying ``phrase`` as its last words die
+    away."""
+    from assistant.listen.synth import Voice, render
+
+    prompt = haven.render(prompt_text)
+    played = np.concatenate([np.zeros(2 * RATE, np.int16), prompt, np.zeros(3 * RATE, np.int16)])
+    room = in_the_room(played, -20.0, 0.1, np.random.default_rng(seed))
+    said = render(phrase, Voice("festival", "kal_diphone"))
+    return played, over(room, said, 2.0 + len(prompt) / RATE + 0.8)
+
+
 @pytest.mark.skipif(not have_festival(), reason="festival is not installed")
 def test_over_havens_voice_the_detector_free_pause_needs_someone_else_speaking(
     library: Library, recognizer: Recognizer, haven: Synthesizer
 ) -> None:
-    from assistant.listen.synth import Voice, render
-
-    prompt = haven.render("Thank you. Take a slow breath.")
-    played = np.concatenate([np.zeros(2 * RATE, np.int16), prompt, np.zeros(3 * RATE, np.int16)])
-    room = in_the_room(played, -20.0, 0.1, np.random.default_rng(4))
-    pause = render("we need a pause", Voice("festival", "kal_diphone"))  # the detector misses it
-    at = 2.0 + len(prompt) / RATE + 0.8  # as Haven's last words die away
-    audio = over(room, pause, at)
+    # festival's kal voice: the pause detector misses it
+    played, audio = partner_over_haven(haven, "Thank you. Take a slow breath.",
+                                       "we need a pause", 4)  # fmt: skip
     assert listening(library, recognizer, audio, played) == [("pause", "alone")]
     # not knowing what Haven played, the route stays closed over Haven's voice, as before
     assert listening(library, recognizer, audio, None) == []
@@ -203,13 +212,8 @@ def test_over_havens_voice_the_detector_free_pause_needs_someone_else_speaking(
 def test_once_someone_else_is_heard_a_short_phrasing_after_a_lead_in_is_taken(
     library: Library, recognizer: Recognizer, haven: Synthesizer
 ) -> None:
-    from assistant.listen.synth import Voice, render
-
-    prompt = haven.render("Now take turns. Say what you noticed.")
-    played = np.concatenate([np.zeros(2 * RATE, np.int16), prompt, np.zeros(3 * RATE, np.int16)])
-    room = in_the_room(played, -20.0, 0.1, np.random.default_rng(6))
-    pause = render("sorry, I'm flooded", Voice("festival", "kal_diphone"))
-    audio = over(room, pause, 2.0 + len(prompt) / RATE + 0.8)
+    played, audio = partner_over_haven(haven, "Now take turns. Say what you noticed.",
+                                       "sorry, I'm flooded", 6)  # fmt: skip
     assert listening(library, recognizer, audio, played) == [("pause", "alone")]
     # the old rule: over Haven a short phrasing needed its detector even after a lead-in
     assert listening(library, recognizer, audio, played, doubletalk_short=False) == []
