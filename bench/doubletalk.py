@@ -140,7 +140,10 @@ class Fired:
     partner: bool
     """A partner's pause phrasing was said over this prompt."""
     ours: bool
-    """It came while the partner spoke (else: from Haven's voice alone)."""
+    """It came after the partner began (else: from Haven's voice alone)."""
+    late: float
+    """Its end of speech after the end of the partner's phrase, s (the phrase merged into
+    Haven's ongoing voice is decided when that utterance closes)."""
     via: str
     heard: str
     prompt: str
@@ -203,8 +206,9 @@ def decode_run(levels: Sequence[float], limit: int, seed: int) -> tuple[list[Fir
                 for h in listen(listener, clock, mic):
                     if h.via == ALONE and haven_said(h.text, texts[k]):
                         continue  # the live loop drops Haven's own words
-                    ours = partner and span[0] - 0.3 <= h.end_of_speech <= span[1] + 1.2
-                    fires.append(Fired(level, name, partner, ours, h.via, h.text, texts[k]))
+                    ours = partner and h.end_of_speech >= span[0]
+                    fires.append(Fired(level, name, partner, ours, h.end_of_speech - span[1],
+                                       h.via, h.text, texts[k]))  # fmt: skip
             if k == len(prompts) - 1 and partner:
                 print(f"{level:g} dB: {sum(f.level == level for f in fires)} pauses", flush=True)
     return fires, len(texts)
@@ -218,15 +222,17 @@ def render_decoded(fires: Sequence[Fired], prompts: int, levels: Sequence[float]
         "alone and with a festival partner's pause over it, through the Listener with only "
         "the pause live and Haven's playback known).", "",
         "| Haven's voice at the microphone | tuning | Haven alone: pauses fired | partners' "
-        "pauses heard (detector / detector-free) |", "|---|---|---|---|"]  # fmt: skip
+        "pauses heard (detector / detector-free) | of those, within 1 s of the phrase's end |",
+        "|---|---|---|---|---|"]  # fmt: skip
     for level in levels:
         for name in TUNINGS:
             mine = [f for f in fires if f.level == level and f.tuning == name]
-            alone = [f for f in mine if not f.partner or not f.ours]
-            ours = {f.prompt for f in mine if f.ours}
-            armed = {f.prompt for f in mine if f.ours and f.via != ALONE}
-            lines.append(f"| {level:g} dB | {name} | {len(alone)} | {len(ours)} of {prompts} "
-                         f"({len(armed)} / {len(ours - armed)}) |")  # fmt: skip
+            alone = [f for f in mine if not f.ours]
+            first = {f.prompt: f for f in reversed([f for f in mine if f.ours])}
+            armed = sum(f.via != ALONE for f in first.values())
+            soon = sum(f.late <= 1.0 for f in first.values())
+            lines.append(f"| {level:g} dB | {name} | {len(alone)} | {len(first)} of {prompts} "
+                         f"({armed} / {len(first) - armed}) | {soon} |")  # fmt: skip
     lines.append("")
     lines += [f'- {f.level:g} dB, {f.tuning}: "{f.heard}" via {f.via} in "{f.prompt}"'
               for f in fires if not f.ours]  # fmt: skip
