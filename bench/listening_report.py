@@ -223,10 +223,12 @@ def render_e2e(docs: Sequence[dict[str, Any]], tuning: ListenTuning, day: str,
         f"| \"Haven, <command>\" >= 90% at 10 dB (noise / babble) | "
         f"{rate('wake', 'noise 10 dB'):.0%} / {rate('wake', 'babble 10 dB'):.0%} | "
         f"{met(worst10 >= 0.9)} |",
-        f"| pause recall >= 95% clean (while Haven speaks / idle) | "
+        f"| pause recall >= 95% clean (Haven speaking, where the double-talk test opens / "
+        f"idle; over Haven's voice: \"Double talk\") | "
         f"{rate('pause speaking', 'clean'):.0%} / {rate('pause idle', 'clean'):.0%} | "
         f"{met(rate('pause speaking', 'clean') >= 0.95)} |",
-        f"| pause recall >= 90% at 10 dB (noise / babble, while Haven speaks) | "
+        f"| pause recall >= 90% at 10 dB (noise / babble, Haven speaking, where the test "
+        f"opens) | "
         f"{rate('pause speaking', 'noise 10 dB'):.0%} / "
         f"{rate('pause speaking', 'babble 10 dB'):.0%} | {met(pause10 >= 0.9)} |",
         f"| <= 0.5 false fires per hour, any intent (idle / in a practice) | "

@@ -160,7 +160,7 @@ def listening(library: Library, recognizer: Recognizer, audio: np.ndarray,
 
     listener = Listener(recognizer, library.intents, library.safety,
                         Detectors.from_dir(default_models_dir()), "Haven",
-                        ListenTuning(pause=1.01, **tuning),  # type: ignore[arg-type]
+                        ListenTuning(**{"pause": 1.01, **tuning}),  # type: ignore[arg-type]
                         monotonic=lambda: fed[0],
                         playback=None if played is None else playback)  # fmt: skip
     heard = []
@@ -168,6 +168,22 @@ def listening(library: Library, recognizer: Recognizer, audio: np.ndarray,
         fed[0] += chunk.seconds  # the stream's own clock stands in for time.monotonic
         heard += listener.feed(chunk, frozenset({"pause"}))
     return [(h.match.intent, h.via) for h in heard if h.match is not None]
+
+
+def when(library: Library, recognizer: Recognizer, audio: np.ndarray, played: np.ndarray,
+         **tuning: object) -> list[float]:  # fmt: skip
+    """Stream times at which ``listening`` (with the shipped pause detector) took a pause."""
+    times: list[float] = []
+    fed = [0.0]
+    listener = Listener(recognizer, library.intents, library.safety,
+                        Detectors.from_dir(default_models_dir()), "Haven",
+                        ListenTuning(**tuning),  # type: ignore[arg-type]
+                        monotonic=lambda: fed[0],
+                        playback=lambda a, b: window_of(played, a, b))  # fmt: skip
+    for chunk in chunks_from_array(augment.to_int16(audio)):
+        fed[0] += chunk.seconds
+        times += [fed[0] for h in listener.feed(chunk, frozenset({"pause"})) if h.match]
+    return times
 
 
 def have_festival() -> bool:
@@ -229,3 +245,29 @@ def test_a_short_phrasing_needs_its_detector_over_haven_until_someone_else_is_he
     assert ListenTuning(doubletalk_short=False).short_needs_detector(True, foreign=2.0)
     assert ListenTuning(alone_over_haven=True).short_needs_detector(True, foreign=2.0)
     assert ListenTuning(doubletalk_s=0.0).short_needs_detector(True, foreign=2.0)
+
+
+@pytest.mark.skipif(not have_festival(), reason="festival is not installed")
+@pytest.mark.parametrize(("phrase", "at"), [("I need a break", 4.0), ("can we pause", 5.5)])
+def test_a_pause_said_while_haven_is_still_talking_is_heard_before_haven_stops(
+    library: Library, recognizer: Recognizer, haven: Synthesizer, phrase: str, at: float
+) -> None:
+    """``ListenTuning.spot_every_s``: Haven's voice never leaves the quiet an early decision
+    waits for, so the partner's words and Haven's are one utterance until Haven stops."""
+    from assistant.listen.synth import Voice, render
+
+    text = ("Next, your own view of what happened. Speak from I, not you. Then your partner "
+            "sums it up, and says what they can understand.")  # fmt: skip
+    prompt = haven.render(text)
+    played = np.concatenate([np.zeros(2 * RATE, np.int16), prompt, np.zeros(3 * RATE, np.int16)])
+    room = in_the_room(played, -20.0, 0.1, np.random.default_rng(7))
+    said = render(phrase, Voice("festival", "kal_diphone"))
+    audio = over(room, said, at)  # seconds into the stream, Haven talking on
+    haven_stops, said_until = 2.0 + len(prompt) / RATE, at + len(said) / RATE
+    spotted = when(library, recognizer, audio, played)
+    assert len(spotted) == 1 and at < spotted[0] < said_until + 1.0 < haven_stops
+    # without the checks it is heard later (at a gap in Haven's voice) or not at all
+    assert all(t > spotted[0] for t in when(library, recognizer, audio, played,
+                                            spot_every_s=0.0))  # fmt: skip
+    # Haven alone: nothing
+    assert when(library, recognizer, room, played) == []

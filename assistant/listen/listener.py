@@ -140,6 +140,8 @@ class Listener:
         """speech_start of the open utterance, once an early decision acted on it."""
         self._ahead_end: float | None = None
         """speech_end of the open utterance when its early decodes were last run ahead."""
+        self._spotted = -1.0
+        """Stream time of the last check of the open utterance while Haven speaks."""
         self._memo: dict[tuple[float, float, float, frozenset[str]], Recognition] = {}
         """Early decodes of the open utterance: (speech start, speech end, cut, live); cut
         -1 for the named route's."""
@@ -156,6 +158,7 @@ class Listener:
         self._captured = None
         self._window_until = -1.0
         self._early_end = self._early_hit = self._ahead_end = None
+        self._spotted = -1.0
         self._memo.clear()
         self._seed()
 
@@ -198,6 +201,10 @@ class Listener:
             self._early_end = self._early_hit = self._ahead_end = None
             self._memo.clear()
             heard.append(self._heard(decided, utterance))
+        if allowed == frozenset({PAUSE}) and self.tuning.spot_every_s > 0:
+            spotted = self._spot()
+            if spotted is not None:
+                heard.append(spotted)
         quiet = self._endpointer.quiet_ms
         if quiet >= min(self.tuning.speculate_ms, self.tuning.early_ms):
             snap = self._endpointer.peek()
@@ -219,6 +226,44 @@ class Listener:
                     self._early_hit = snap.speech_start
                     heard.append(self._heard(decided, snap))
         return heard
+
+    def _spot(self) -> Heard | None:
+        """While Haven speaks: a pause at the end of the open utterance, before it closes
+        (``ListenTuning.spot_every_s``); the rest of that utterance is not routed again."""
+        cfg, now = self.tuning, self._fed / RATE
+        snap = self._endpointer.peek()
+        if (snap is None or snap.speech_start == self._early_hit
+                or snap.speech_end - snap.speech_start < cfg.spot_min_s
+                or now - self._spotted < cfg.spot_every_s):  # fmt: skip
+            return None
+        self._spotted = now
+        scored = self._detectors.scores(snap.speech_end)
+        armed = max((scored[h.name][1] for h in self._detectors.heads if h.kind == "armed"),
+                    default=0.0)  # fmt: skip
+        if armed < cfg.pause:
+            return None
+        windows = [self._tail(snap, seconds) for seconds in sorted(cfg.spot_s)]
+        if not windows or not (cfg.alone_over_haven
+                               or cfg.someone_else(self._foreign(windows[-1], True))):  # fmt: skip
+            return None
+        for window in windows:
+            checked: list[Recognition] = []
+            found = self._grammar(window.samples, frozenset({PAUSE}), checked)
+            heard = checked[-1]
+            if (found is not None and (both_passes(heard) or not cfg.spot_both)
+                    and cfg.armed_takes(heard.text, "minutes" in found.slots, True)):  # fmt: skip
+                _LOG.info("a pause over Haven's voice, %.1f s into the utterance",
+                          snap.speech_end - snap.speech_start)  # fmt: skip
+                self._early_hit = snap.speech_start
+                return self._heard(_Decided(found, heard, "armed"), window)
+        return None
+
+    @staticmethod
+    def _tail(snap: Utterance, seconds: float) -> Utterance:
+        """The last ``seconds`` of the open utterance ``snap``."""
+        tail = snap.samples[-int(seconds * RATE) :]
+        start = snap.start + (len(snap.samples) - len(tail)) / RATE
+        return Utterance(tail, start, max(start, snap.speech_start), snap.speech_end)
 
     def _clear(self, utterance: Utterance) -> bool:
         """Whether ``utterance`` stands ``ListenTuning.early_snr_db`` above the noise

@@ -113,6 +113,27 @@ class ListenTuning:
     Haven's own voice heard as "wait, I'm flooded", which the test rules out; without this,
     such pauses said over Haven were lost even when both passes heard them (festival
     voices, clean: 11 of the 14 pauses the route missed)."""
+    spot_every_s: float = 0.2
+    """While Haven speaks, how often (stream seconds) the open utterance's last words are
+    checked for a pause before it closes (0: never). A partner's "we need a pause" said
+    over Haven's voice merges into one long utterance with it (Haven never leaves the
+    150 ms of quiet an early decision waits for), which closed only when Haven's sentence
+    ended: over Haven's voice 20 dB down, 37% of the partners' pauses were heard, while the
+    pause detector scored 0.2 or more at the end of 74% of them
+    (``bench.doubletalk --decode``). A check needs the pause detector at ``pause`` at the
+    open utterance's end, someone else speaking there (the double-talk test over its last
+    ``spot_s``, unless Haven's voice is cancelled) and the grammar hearing a pause in
+    those last seconds (both passes, ``spot_both``)."""
+    spot_s: tuple[float, ...] = (1.2, 1.8, 2.5)
+    """Seconds of the open utterance's end a check decodes, shortest first (the first the
+    grammar takes counts): the phrase must fill what is decoded, and Haven's words before
+    it would not fit the pause grammar. The longest is what the double-talk test sees."""
+    spot_min_s: float = 1.0
+    """Speech an open utterance has before it is checked (shorter ones are decided early
+    or at their close as before)."""
+    spot_both: bool = True
+    """A check needs both of the grammar's passes to hear the pause (False: the grammar's
+    own acceptance, as the detector route at the close)."""
     lengths_over_haven: bool = False
     """While only the pause is live (Haven is speaking), let the detector route take a
     pause with a length however it is worded. On only when Haven's own voice is
