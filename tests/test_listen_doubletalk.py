@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.app import Heard
 from assistant.audio import RATE, chunks_from_array, read_wav
 from assistant.config import Settings
 from assistant.library import Library, default_models_dir
@@ -147,11 +148,13 @@ def recognizer(library: Library) -> Iterator[Recognizer]:
         yield rec
 
 
-def listening(library: Library, recognizer: Recognizer, audio: np.ndarray,
-              played: np.ndarray | None, **tuning: object) -> list[tuple[str, str]]:  # fmt: skip
-    """Feed ``audio`` while Haven speaks (only the pause live) to a listener whose pause
-    detector never passes (so only the detector-free route can take a pause), with
-    ``played`` as what Haven played (on the same timeline; None: not known)."""
+def feed_over_haven(
+    library: Library, recognizer: Recognizer, audio: np.ndarray, played: np.ndarray | None,
+    tuning: ListenTuning,
+) -> list[tuple[float, Heard]]:  # fmt: skip
+    """Feed ``audio`` while Haven speaks (only the pause live) to a listener with
+    ``tuning``, told ``played`` as what Haven played (on the same timeline; None: not
+    known); (stream time, what was taken) for each decision."""
     fed = [0.0]
 
     def playback(start: float, end: float) -> np.ndarray:
@@ -159,31 +162,30 @@ def listening(library: Library, recognizer: Recognizer, audio: np.ndarray,
         return window_of(played, start, end)
 
     listener = Listener(recognizer, library.intents, library.safety,
-                        Detectors.from_dir(default_models_dir()), "Haven",
-                        ListenTuning(**{"pause": 1.01, **tuning}),  # type: ignore[arg-type]
+                        Detectors.from_dir(default_models_dir()), "Haven", tuning,
                         monotonic=lambda: fed[0],
                         playback=None if played is None else playback)  # fmt: skip
-    heard = []
+    out = []
     for chunk in chunks_from_array(augment.to_int16(audio)):
         fed[0] += chunk.seconds  # the stream's own clock stands in for time.monotonic
-        heard += listener.feed(chunk, frozenset({"pause"}))
-    return [(h.match.intent, h.via) for h in heard if h.match is not None]
+        out += [(fed[0], h) for h in listener.feed(chunk, frozenset({"pause"})) if h.match]
+    return out
+
+
+def listening(library: Library, recognizer: Recognizer, audio: np.ndarray,
+              played: np.ndarray | None, **tuning: object) -> list[tuple[str, str]]:  # fmt: skip
+    """What a listener whose pause detector never passes (so only the detector-free route
+    can take a pause) takes from ``audio``: (intent, via) each."""
+    chosen = ListenTuning(**{"pause": 1.01, **tuning})  # type: ignore[arg-type]
+    taken = feed_over_haven(library, recognizer, audio, played, chosen)
+    return [(h.match.intent, h.via) for _, h in taken if h.match is not None]
 
 
 def when(library: Library, recognizer: Recognizer, audio: np.ndarray, played: np.ndarray,
          **tuning: object) -> list[float]:  # fmt: skip
-    """Stream times at which ``listening`` (with the shipped pause detector) took a pause."""
-    times: list[float] = []
-    fed = [0.0]
-    listener = Listener(recognizer, library.intents, library.safety,
-                        Detectors.from_dir(default_models_dir()), "Haven",
-                        ListenTuning(**tuning),  # type: ignore[arg-type]
-                        monotonic=lambda: fed[0],
-                        playback=lambda a, b: window_of(played, a, b))  # fmt: skip
-    for chunk in chunks_from_array(augment.to_int16(audio)):
-        fed[0] += chunk.seconds
-        times += [fed[0] for h in listener.feed(chunk, frozenset({"pause"})) if h.match]
-    return times
+    """Stream times at which a listener with the shipped pause detector took a pause."""
+    chosen = ListenTuning(**tuning)  # type: ignore[arg-type]
+    return [t for t, _ in feed_over_haven(library, recognizer, audio, played, chosen)]
 
 
 def have_festival() -> bool:
