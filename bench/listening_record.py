@@ -303,10 +303,10 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
                  and tuning.alone_heard(u.pause_text,
                                         tuning.short_needs_detector(speaking, foreign))
                  and not (saying and haven_said(u.pause_text, saying[len(out)])))  # fmt: skip
+        named = u.named if tuning.named_both else u.named_loose
         if u.early:  # before the endpointer closes: a whole command after the name, or wait
             sure = commands and u.clear and u.wake >= max(tuning.wake, tuning.early_wake)
             found = u.cuts[str(tuning.wake)] if sure else None
-            named = u.named if tuning.named_both else u.named_loose
             if tuning.named_first and tuning.named and named is not None and named != found:
                 found = None  # the named route hears another command: wait for the close
             if found and found != ALONE:
@@ -315,7 +315,6 @@ def replay(utts: Sequence[Utt], tuning: ListenTuning, allowed: Collection[str],
             else:
                 out.append((u.pause, ALONE_VIA) if alone and u.pause else ("", ""))
             continue
-        named = u.named if tuning.named_both else u.named_loose
         woken = commands and u.wake >= tuning.wake
         named_first = woken and tuning.named_first and not in_window
         if named_first and tuning.named and named and u.wake >= tuning.named_wake:

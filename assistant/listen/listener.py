@@ -71,6 +71,7 @@ from .doubletalk import foreign_seconds, played_span
 from .manifest import read_manifest
 from .routes import (
     PAUSE,
+    armed_score,
     both_passes,
     check_wake_name,
     reply_score,
@@ -231,16 +232,14 @@ class Listener:
         """While Haven speaks: a pause at the end of the open utterance, before it closes
         (``ListenTuning.spot_every_s``); the rest of that utterance is not routed again."""
         cfg, now = self.tuning, self._fed / RATE
+        if now - self._spotted < cfg.spot_every_s or not self._endpointer.in_speech:
+            return None  # (before the snapshot: it copies the whole open utterance)
         snap = self._endpointer.peek()
         if (snap is None or snap.speech_start == self._early_hit
-                or snap.speech_end - snap.speech_start < cfg.spot_min_s
-                or now - self._spotted < cfg.spot_every_s):  # fmt: skip
+                or snap.speech_end - snap.speech_start < cfg.spot_min_s):  # fmt: skip
             return None
         self._spotted = now
-        scored = self._detectors.scores(snap.speech_end)
-        armed = max((scored[h.name][1] for h in self._detectors.heads if h.kind == "armed"),
-                    default=0.0)  # fmt: skip
-        if armed < cfg.pause:
+        if armed_score(self._detectors, snap.speech_end) < cfg.pause:
             return None
         windows = [self._tail(snap, seconds) for seconds in sorted(cfg.spot_s)]
         if not windows or not (cfg.alone_over_haven

@@ -1,4 +1,5 @@
-"""What the listener's routes share that holds no state: the reply detector's score, which
+"""What the listener's routes share that holds no state: the pause and reply detectors'
+scores, which
 replies it gates, whether both of the grammar's passes heard a phrase, the wake name the
 detectors were trained for, and the intents the named route hears."""
 
@@ -27,6 +28,15 @@ def reply_score(detectors: Detectors, end: float, replies: frozenset[str]) -> fl
     if len(probs) >= 2:
         probs = np.minimum(probs[:-1], probs[1:])
     return float(probs.max())
+
+
+def armed_score(detectors: Detectors, end: float) -> float:
+    """The pause detector's score for speech ending at ``end`` (only that head is run)."""
+    head = next((h for h in detectors.heads if h.kind == "armed"), None)
+    if head is None:
+        return 0.0
+    windows, _ = end_windows(detectors.stream, end)
+    return head.best(windows)[1]
 
 
 def split_replies(
